@@ -1,0 +1,402 @@
+"""The streaming analysis core shared by ``analyze``, ``live`` and ``batch``.
+
+:class:`Analyzer` takes one pose per frame (or ``None`` when no person was found, so time still
+advances) and returns events; :meth:`Analyzer.finish` closes the set and returns a
+:class:`SetResult`. It is causal: the same frames give the same reps and faults whichever front
+end feeds them. Pure numpy; no OpenCV, MediaPipe or file I/O here.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from formcheck import kinematics as K
+from formcheck.config import Config
+from formcheck.faults import RepContext, evaluate
+from formcheck.reps import Phase, RepStateMachine, Segment, measure
+from formcheck.types import Fault, PoseFrame, Rep
+
+log = logging.getLogger(__name__)
+
+# Offset between the landmark-based trunk angle and the joint-centre trunk angle, per profile
+# (deg). MediaPipe's shoulder and hip landmarks sit on the body's outline, not on the joint
+# centres; measured as the median bias on the synthetic development set (benchmarks/ACCURACY.md).
+LANDMARK_OFFSET_DEG = {K.SEATED: -3.5, K.PRONE: -2.0}
+
+MSG_NO_PERSON = "No one in view — step into the frame, side-on to the camera."
+MSG_STEP_BACK = "Step back so hips and knees are in view."
+MSG_SIDE_ON = "Turn side-on to the camera."
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something a front end may show or log.
+
+    kinds: ``view`` (set-up guidance), ``armed``, ``rep_counted``, ``rep`` (a finalised rep with
+    its faults), ``partial``, ``fault``, ``cue``, ``tracking_lost``.
+    """
+
+    kind: str
+    t: float
+    message: str = ""
+    data: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"event": self.kind, "t": round(self.t, 3), "message": self.message, **self.data}
+
+
+@dataclass
+class SetResult:
+    """Everything the analysis found in one set (one clip or one live session)."""
+
+    profile: str
+    facing: str | None
+    reps: list[Rep]
+    warnings: list[str]
+    series: dict[str, np.ndarray]
+    frames_total: int
+    frames_with_pose: int
+
+    @property
+    def counted(self) -> list[Rep]:
+        return [r for r in self.reps if r.counted]
+
+    @property
+    def rep_count(self) -> int:
+        return len(self.counted)
+
+    @property
+    def partial_reps(self) -> int:
+        return sum(not r.counted for r in self.reps)
+
+    def fault_counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in self.reps:
+            for f in r.faults:
+                out[f.id] = out.get(f.id, 0) + 1
+        return out
+
+    @property
+    def score(self) -> float | None:
+        reps = self.counted
+        if not reps:
+            return None
+        partial_penalty = 5.0 * self.partial_reps
+        return round(max(0.0, float(np.mean([r.score for r in reps])) - partial_penalty), 1)
+
+    @property
+    def good_reps(self) -> int:
+        return sum(1 for r in self.counted if not r.faults)
+
+
+class _Buffer:
+    """Growable per-sample arrays addressed by absolute sample number, trimmed from the front."""
+
+    NAMES = ("t", "e", "v", "hip_x", "hip_y", "thigh", "neck")
+
+    def __init__(self) -> None:
+        self.base = 0
+        self.cols: dict[str, list[float]] = {n: [] for n in self.NAMES}
+
+    def __len__(self) -> int:
+        return len(self.cols["t"])
+
+    @property
+    def next_index(self) -> int:
+        return self.base + len(self)
+
+    def append(self, **values: float) -> int:
+        for n in self.NAMES:
+            self.cols[n].append(values[n])
+        return self.next_index - 1
+
+    def arrays(self, i0: int, i1: int) -> dict[str, np.ndarray]:
+        a, b = i0 - self.base, i1 - self.base + 1
+        return {n: np.asarray(c[a:b], dtype=np.float64) for n, c in self.cols.items()}
+
+    def trim_before(self, i: int) -> None:
+        k = i - self.base
+        if k > 2000:  # amortise: drop in large chunks
+            for c in self.cols.values():
+                del c[:k]
+            self.base = i
+
+
+class Analyzer:
+    """Frames in, rep and fault events out.
+
+    Args:
+        config: a validated :class:`Config`.
+        keep_series: keep the per-frame series (t, e, θ, velocity, visible) for reports. Live
+            sessions of unbounded length may switch it off.
+    """
+
+    def __init__(self, config: Config, keep_series: bool = True) -> None:
+        self.cfg = config.validate()
+        self.keep_series = keep_series
+        kc = self.cfg.kinematics
+        self._euro = K.OneEuroFilter(kc.smoothing_min_cutoff_hz, kc.smoothing_beta)
+        self._vel_lp = K.LowPass(kc.velocity_cutoff_hz)
+        self.machine = RepStateMachine(self.cfg.reps)
+        self.buf = _Buffer()
+        self.view: K.ViewFacts | None = None
+        self._pending_bodies: list[tuple[float, K.Body]] = []
+        self._last_seen_t: float | None = None
+        self._tracking = False
+        self._prev: tuple[float, float] | None = None  # (t, e smoothed)
+        self._neck_top: deque[float] = deque(maxlen=900)
+        self._ref_hip: np.ndarray | None = None
+        self._rep_index = 0
+        self.reps: list[Rep] = []
+        self.warnings: list[str] = []
+        self._warned: set[str] = set()
+        self.frames_total = 0
+        self.frames_with_pose = 0
+        self.last_e: float | None = None
+        self.last_body: K.Body | None = None
+        self._series: dict[str, list[float]] = {k: [] for k in ("t_s", "extension_deg", "hip_angle_deg", "velocity_dps", "visible")}
+        self._gap_start: int | None = None
+
+    # ------------------------------------------------------------------ public API
+    @property
+    def rep_count(self) -> int:
+        return self.machine.count
+
+    @property
+    def phase(self) -> str:
+        return self.machine.phase.value
+
+    @property
+    def profile(self) -> str | None:
+        return self.view.profile if self.view else None
+
+    def update(self, t_s: float, pose: PoseFrame | None) -> list[Event]:
+        """Feed the pose of the frame at ``t_s`` seconds (``None``: nobody found)."""
+        self.frames_total += 1
+        events: list[Event] = []
+        body = K.body_from_frame(pose) if pose is not None else None
+        if body is not None:
+            kc = self.cfg.kinematics
+            seen = min(body.visibility[j] for j in ("shoulder", "hip", "knee"))
+            if seen < kc.min_visibility:
+                events += self._warn(t_s, MSG_STEP_BACK)
+                body = None
+        if body is None:
+            events += self._missing(t_s, pose is None)
+            return events
+        self.frames_with_pose += 1
+        self._last_seen_t = t_s
+        self._tracking = True
+        self.last_body = body
+        if self.view is None or self.view.frontal:
+            events += self._decide_view(t_s, body)
+            if self.view is None or self.view.frontal:
+                self._series_append(t_s, math.nan, math.nan, math.nan, 0.0)
+                return events
+            for tp, bp in self._pending_bodies:
+                events += self._process(tp, bp)
+            self._pending_bodies.clear()
+            return events
+        return events + self._process(t_s, body)
+
+    def finish(self) -> SetResult:
+        """Close the set: finalise a rep still waiting for its last phase."""
+        events = self._handle(self.machine.finish(self.buf.next_index - 1))
+        del events
+        if self.view is None and self.frames_with_pose == 0:
+            self._warn_once(MSG_NO_PERSON)
+        series = {k: np.asarray(v, dtype=np.float64) for k, v in self._series.items()}
+        if len(series["visible"]):
+            series["visible"] = series["visible"].astype(bool)
+        return SetResult(
+            profile=self.profile or self.cfg.kinematics.profile,
+            facing=self.view.facing if self.view else None,
+            reps=list(self.reps), warnings=list(self.warnings), series=series,
+            frames_total=self.frames_total, frames_with_pose=self.frames_with_pose,
+        )
+
+    def reset_set(self) -> None:
+        """Start a new set (live 'r' key): keep the view decision, clear reps and filters."""
+        self.machine.reset()
+        self.reps.clear()
+        self._rep_index = 0
+        self._euro.reset()
+        self._vel_lp.reset()
+        self._prev = None
+        self._ref_hip = None
+
+    # ------------------------------------------------------------------ internals
+    def _warn(self, t: float, msg: str) -> list[Event]:
+        if msg in self._warned:
+            return []
+        self._warn_once(msg)
+        return [Event("view", t, msg)]
+
+    def _warn_once(self, msg: str) -> None:
+        if msg not in self._warned:
+            self._warned.add(msg)
+            self.warnings.append(msg)
+
+    def _series_append(self, t, e, theta, v, visible) -> None:
+        if self.keep_series:
+            s = self._series
+            s["t_s"].append(t)
+            s["extension_deg"].append(e)
+            s["hip_angle_deg"].append(theta)
+            s["velocity_dps"].append(v)
+            s["visible"].append(visible)
+
+    def _missing(self, t: float, nobody: bool) -> list[Event]:
+        events: list[Event] = []
+        self._series_append(t, math.nan, math.nan, math.nan, 0.0)
+        if self.keep_series and self._gap_start is None:
+            self._gap_start = len(self._series["t_s"]) - 1
+        if self._tracking and self._last_seen_t is not None:
+            if t - self._last_seen_t > self.cfg.kinematics.max_gap_s:
+                # Too long to bridge: never count across it.
+                self._tracking = False
+                events += self._handle(self.machine.finish(self.buf.next_index - 1))
+                self.machine.reset()
+                self._euro.reset()
+                self._vel_lp.reset()
+                self._prev = None
+                msg = MSG_NO_PERSON if nobody else MSG_STEP_BACK
+                events.append(Event("tracking_lost", t, msg))
+        elif self._last_seen_t is None and nobody and self.frames_total > 15:
+            events += self._warn(t, MSG_NO_PERSON)
+        return events
+
+    def _decide_view(self, t: float, body: K.Body) -> list[Event]:
+        kc = self.cfg.kinematics
+        self._pending_bodies.append((t, body))
+        t0 = self._pending_bodies[0][0]
+        if t - t0 < kc.view_check_s:
+            return []
+        vf = K.decide_view([b for _, b in self._pending_bodies], kc.profile, kc.frontal_ratio)
+        if vf.frontal:
+            self._pending_bodies = self._pending_bodies[len(self._pending_bodies) // 2 :]
+            self.view = vf
+            return self._warn(t, MSG_SIDE_ON)
+        self.view = vf
+        log.info("view: profile=%s facing=%s shoulder ratio %.2f", vf.profile, vf.facing, vf.shoulder_ratio)
+        return [Event("armed" if False else "view_ok", t, f"{vf.profile} profile, facing {vf.facing}",
+                      {"profile": vf.profile, "facing": vf.facing})]
+
+    def _process(self, t: float, b: K.Body) -> list[Event]:
+        vf = self.view
+        assert vf is not None
+        e_raw = float(K.extension_deg(vf.profile, vf.front_sign, b.shoulder, b.hip, b.knee))
+        e_raw += LANDMARK_OFFSET_DEG[vf.profile]
+        theta = float(K.hip_angle_deg(b.shoulder, b.hip, b.knee))
+        if self._prev is not None and t <= self._prev[0]:
+            return []
+        e = self._euro(t, e_raw)
+        if self._prev is None:
+            v_raw = 0.0
+        else:
+            v_raw = (e - self._prev[1]) / (t - self._prev[0])
+        v = self._vel_lp(t, v_raw)
+        self._prev = (t, e)
+        self.last_e = e
+        neck = float(K.neck_angle_deg(vf.front_sign, b.shoulder, b.ear, b.hip))
+        thigh = float(np.linalg.norm(b.hip - b.knee))
+        self._fill_gap(t, e, theta)
+        self._series_append(t, e, theta, v, 1.0)
+        i = self.buf.append(t=t, e=e, v=v, hip_x=b.hip[0], hip_y=b.hip[1], thigh=thigh, neck=neck)
+        if self.machine.phase is Phase.TOP or self.machine.phase is Phase.UNARMED:
+            if e >= -self.cfg.reps.top_deg:
+                self._neck_top.append(neck)
+        events = self._handle(self.machine.update(i, t, e))
+        self.buf.trim_before(max(0, self.machine.min_seen_i - 10))
+        return events
+
+    def _fill_gap(self, t: float, e: float, theta: float) -> None:
+        """Linearly fill a short gap in the per-frame series (never across a long one)."""
+        gs = self._gap_start
+        self._gap_start = None
+        if gs is None or not self.keep_series:
+            return
+        s = self._series
+        if gs == 0 or not s["visible"][gs - 1]:
+            return
+        t0 = s["t_s"][gs - 1]
+        if t - t0 > self.cfg.kinematics.max_gap_s:
+            return
+        e0, th0 = s["extension_deg"][gs - 1], s["hip_angle_deg"][gs - 1]
+        for k in range(gs, len(s["t_s"])):
+            w = (s["t_s"][k] - t0) / (t - t0)
+            s["extension_deg"][k] = e0 + w * (e - e0)
+            s["hip_angle_deg"][k] = th0 + w * (theta - th0)
+
+    def _handle(self, raw: list[tuple]) -> list[Event]:
+        events: list[Event] = []
+        for ev in raw:
+            kind = ev[0]
+            t = self.buf.cols["t"][-1] if len(self.buf) else 0.0
+            if kind == "armed":
+                if self._ref_hip is None and len(self.buf):
+                    self._ref_hip = np.array([self.buf.cols["hip_x"][-1], self.buf.cols["hip_y"][-1]])
+                events.append(Event("armed", t, f"ready — set starts at the {ev[1]}", {"start": ev[1]}))
+            elif kind == "counted":
+                events.append(Event("rep_counted", t, f"rep {ev[1]}", {"count": ev[1]}))
+            elif kind == "segment":
+                rep = self._build_rep(ev[1])
+                self.reps.append(rep)
+                kind_name = "rep" if rep.counted else "partial"
+                events.append(Event(kind_name, rep.t_end, "", {"rep": rep.to_dict()}))
+                for f in rep.faults:
+                    events.append(Event("fault", f.t, f.cue, {"id": f.id, "rep": rep.index}))
+        return events
+
+    def _build_rep(self, seg: Segment) -> Rep:
+        cfg = self.cfg
+        i0 = min(seg.lowering[0], seg.lifting[0], seg.top[0])
+        i1 = max(seg.lowering[1], seg.lifting[1], seg.top[1])
+        a = self.buf.arrays(i0, i1)
+        rel = Segment(seg.kind, seg.order,
+                      (seg.lowering[0] - i0, seg.lowering[1] - i0),
+                      (seg.lifting[0] - i0, seg.lifting[1] - i0),
+                      (seg.top[0] - i0, seg.top[1] - i0))
+        m = measure(rel, a["t"], a["e"], a["v"], cfg.reps.phase_frac, cfg.faults.top_hold_band_deg)
+        counted = seg.kind == "counted"
+        # Hip slide: the hip at this rep's top against the reference (previous top).
+        top_sl = slice(rel.top[0], rel.top[1] + 1)
+        hip_top = np.array([np.median(a["hip_x"][top_sl]), np.median(a["hip_y"][top_sl])])
+        thigh = float(np.median(a["thigh"])) or 1.0
+        shift = 0.0
+        if counted and self._ref_hip is not None:
+            shift = float(np.linalg.norm(hip_top - self._ref_hip)) / thigh
+        if counted:
+            self._ref_hip = hip_top
+        # Neck: head carriage at the end of the lift and the top hold vs the usual carriage.
+        base = float(np.median(self._neck_top)) if self._neck_top else 0.0
+        lift_mid = int(np.searchsorted(a["t"], 0.5 * (m.t_bottom + m.t_top)))
+        neck_win = a["neck"][lift_mid : rel.top[1] + 1]
+        neck_t = a["t"][lift_mid : rel.top[1] + 1]
+        if neck_win.size:
+            k = int(np.argmax(neck_win))
+            neck_ext, neck_t_pk = float(neck_win[k] - base), float(neck_t[k])
+        else:
+            neck_ext, neck_t_pk = 0.0, m.t_top
+        ctx = RepContext(
+            metrics=m, profile=self.profile or "seated", counted=counted,
+            hip_shift_frac=shift, hip_shift_t=m.t_top,
+            neck_extension_deg=neck_ext, neck_extension_t=neck_t_pk,
+            bottom_deg=cfg.reps.bottom_deg,
+        )
+        faults: tuple[Fault, ...] = evaluate(ctx, cfg.faults)
+        self._rep_index += 1
+        return Rep(
+            index=self._rep_index, counted=counted, t_start=m.t_start, t_bottom=m.t_bottom,
+            t_top=m.t_top, t_end=m.t_end, depth_deg=m.depth_deg,
+            peak_extension_deg=m.peak_extension_deg, lowering_s=m.lowering_s,
+            lifting_s=m.lifting_s, top_hold_s=m.top_hold_s,
+            peak_lift_velocity_dps=m.peak_lift_velocity_dps,
+            peak_lower_velocity_dps=m.peak_lower_velocity_dps, smoothness=m.smoothness,
+            hip_shift_frac=shift, neck_extension_deg=neck_ext, faults=faults,
+        )

@@ -1,0 +1,234 @@
+"""The ``formcheck`` command line.
+
+Subcommands live next to the front ends they drive; each module exposes
+``add_parser(subparsers)``, which registers a parser whose ``func`` runs the command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+import traceback
+from pathlib import Path
+
+from formcheck import __version__
+from formcheck.config import PROFILES, default_toml, load_config
+from formcheck.errors import FormcheckError
+
+log = logging.getLogger("formcheck")
+
+# Front-end modules that add subcommands (in --help order).
+COMMAND_MODULES = (
+    "formcheck.cli",
+    "formcheck.evaluate",
+    "formcheck.live",
+    "formcheck.batch",
+    "formcheck.history",
+)
+
+EPILOG = """\
+examples:
+  formcheck                                  analyse the bundled sample clip
+  formcheck analyze my_set.mp4               reps, faults and cues of one clip
+  formcheck analyze my_set.mp4 --json r.json --csv reps.csv
+  formcheck config > formcheck.toml          write the defaults, edit, then --config formcheck.toml
+
+Film side-on, whole body in view (hips, knees and shoulders), camera still.
+"""
+
+
+def sample_clip() -> Path:
+    """The bundled sample clip (the checkout's sample_videos/)."""
+    here = Path(__file__).resolve().parent.parent / "sample_videos"
+    clips = sorted(here.glob("*.mp4"))
+    if not clips:
+        raise FormcheckError(
+            "No bundled sample clip found (sample_videos/ is missing). "
+            "Run `formcheck analyze YOUR_CLIP.mp4`."
+        )
+    return clips[0]
+
+
+def common_options(p: argparse.ArgumentParser) -> None:
+    """Options every analysing subcommand takes."""
+    p.add_argument("--profile", choices=PROFILES, default=None,
+                   help="machine profile: seated (lever machine, neutral = torso vertical), prone "
+                        "(face-down with ankle rollers, neutral = torso in line with the legs) or "
+                        "auto (from the body's geometry; default)")
+    p.add_argument("--config", metavar="FILE", help="TOML file overriding the defaults (see `formcheck config`)")
+    p.add_argument("--model", metavar="full|lite|heavy|PATH", default=None,
+                   help="pose model: the bundled full model (default), lite/heavy (downloaded on "
+                        "request from Google, needs a network), or a .task file")
+
+
+def config_from_args(args: argparse.Namespace):
+    over: dict[str, dict] = {}
+    if getattr(args, "profile", None):
+        over.setdefault("kinematics", {})["profile"] = args.profile
+    if getattr(args, "model", None):
+        over.setdefault("pose", {})["model"] = args.model
+    if getattr(args, "max_fps", None) is not None:
+        over.setdefault("pose", {})["max_fps"] = float(args.max_fps)
+    return load_config(getattr(args, "config", None), over)
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "analyze", aliases=["analyse"], help="analyse a recorded clip: reps, faults, cues",
+        description="Analyse one recorded set: counts reps, measures depth, tempo and peak "
+                    "extension, flags faults and prints the cue for each.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("clip", nargs="?", help="video file (default: the bundled sample clip)")
+    common_options(p)
+    p.add_argument("--json", metavar="OUT", help="write the JSON report (schema formcheck.report/1)")
+    p.add_argument("--csv", metavar="OUT", help="write one CSV row per rep")
+    p.add_argument("--max-fps", type=float, default=None, metavar="HZ",
+                   help="analyse at most HZ frames per second (0 = every frame)")
+    p.add_argument("--annotate", metavar="OUT", help="write an annotated video (.webm or .mp4)")
+    p.add_argument("--html", metavar="OUT", help="write a self-contained HTML report with plots")
+    p.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    p.set_defaults(func=run_analyze)
+
+    c = sub.add_parser("config", help="print the default configuration as commented TOML",
+                       description="Print every setting with its default and unit, as a TOML "
+                                   "file you can edit and pass with --config.")
+    c.set_defaults(func=lambda args: print(default_toml()) or 0)
+
+
+def run_analyze(args: argparse.Namespace) -> int:
+    from formcheck.pipeline import analyze_clip
+    from formcheck.progress import Progress
+    from formcheck.report import format_summary, write_csv, write_json
+    from formcheck.sources import check_video_path
+
+    cfg = config_from_args(args)
+    no_clip = args.clip is None
+    clip = Path(args.clip) if args.clip else sample_clip()
+    check_video_path(clip)
+    hooks = []
+    annot = None
+    if args.annotate:
+        from formcheck.annotate import VideoAnnotator
+
+        annot = VideoAnnotator(args.annotate, cfg)
+        hooks.append(annot.on_frame)
+    bar = None
+
+    def progress(frame):
+        nonlocal bar
+        if bar is None:
+            from formcheck.sources import VideoSource  # noqa: F401
+            bar = Progress(total_frames[0], label=f"analysing {clip.name}", unit=" frames",
+                           enabled=None if not args.quiet else False)
+        bar.set(frame.index + 1)
+
+    import cv2
+
+    cap = cv2.VideoCapture(str(clip))
+    total_frames = [int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)]
+    duration = total_frames[0] / (cap.get(cv2.CAP_PROP_FPS) or 30.0)
+    cap.release()
+    on_frame = (lambda *a: [h(*a) for h in hooks]) if hooks else None
+    try:
+        res = analyze_clip(clip, cfg, on_frame=on_frame,
+                           progress=progress if duration > 3 else None)
+    finally:
+        if bar is not None:
+            bar.close()
+        if annot is not None:
+            annot.close()
+    report = res.report
+    if args.json:
+        write_json(report, args.json)
+    if args.csv:
+        write_csv(report, args.csv)
+    if args.html:
+        from formcheck.html_report import write_html_report
+
+        write_html_report(report, args.html, video=args.annotate)
+    if not args.quiet:
+        print(format_summary(report))
+        written = [x for x in (args.json, args.csv, args.annotate, args.html) if x]
+        if written:
+            print("\nwrote: " + ", ".join(written))
+        if no_clip:
+            print(
+                "\nThat was the bundled sample. Next:\n"
+                "  formcheck analyze YOUR_CLIP.mp4 --json report.json   (film side-on, whole body in view)\n"
+                "  formcheck live --camera 0                             (cues while you train)\n"
+                "  formcheck batch FOLDER --out results/                 (score many clips)\n"
+                "  formcheck --help                                      (everything else)"
+            )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="formcheck",
+        description="Camera-based form checker for the lever back extension: counts reps, "
+                    "flags hyperextension, jerky lifts and other faults, and tells you what to fix.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"formcheck {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            mod = importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name == name:
+                continue
+            raise
+        mod.add_parser(sub)
+    return parser
+
+
+def error_log_path() -> Path:
+    from formcheck.models import cache_dir
+
+    return cache_dir() / "last-error.log"
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version") and not any(
+        a in ("-h", "--help", "--version") for a in argv
+    ):
+        argv = ["analyze", *argv]
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except FormcheckError as e:
+        print(f"formcheck: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("formcheck: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as e:  # unexpected: short message, full log on disk
+        path = error_log_path()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(traceback.format_exc())
+            where = f"The full log is in {path}."
+        except OSError:
+            where = ""
+        print(f"formcheck: unexpected error: {type(e).__name__}: {e}. {where} "
+              "Please report it with that file.", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

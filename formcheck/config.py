@@ -1,0 +1,192 @@
+"""Typed configuration: documented defaults -> TOML file -> CLI flags.
+
+Every value has a unit in its name or docstring. :func:`load_config` merges a TOML file over the
+defaults on a fresh copy and rejects unknown keys, wrong types and out-of-range values with
+"expected X, got Y". ``formcheck config`` prints the defaults as a commented TOML file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import sys
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from formcheck.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+PROFILES = ("auto", "seated", "prone")
+
+
+def _f(default, doc: str, lo: float | None = None, hi: float | None = None, choices=None):
+    return field(default=default, metadata={"doc": doc, "lo": lo, "hi": hi, "choices": choices})
+
+
+@dataclass
+class PoseConfig:
+    model: str = _f("full", "pose model: full (bundled), lite or heavy (fetched on request), or a .task path")
+    min_detection_confidence: float = _f(0.5, "MediaPipe pose detection confidence, 0-1", 0.0, 1.0)
+    min_presence_confidence: float = _f(0.5, "MediaPipe pose presence confidence, 0-1", 0.0, 1.0)
+    min_tracking_confidence: float = _f(0.5, "MediaPipe tracking confidence, 0-1", 0.0, 1.0)
+    max_side_px: int = _f(1280, "downscale frames whose longer side exceeds this (0 = never)", 0, 10000)
+    max_fps: float = _f(0.0, "offline: analyse at most this many frames per second (0 = every frame)", 0.0, 1000.0)
+
+
+@dataclass
+class KinematicsConfig:
+    profile: str = _f("auto", "machine profile: auto, seated (neutral = torso vertical) or prone (neutral = torso in line with the legs)", choices=PROFILES)
+    min_visibility: float = _f(0.5, "a joint counts as seen above this MediaPipe visibility, 0-1", 0.0, 1.0)
+    max_gap_s: float = _f(0.3, "fill tracking gaps up to this long (s); longer gaps reset the rep counter", 0.0, 5.0)
+    smoothing_min_cutoff_hz: float = _f(1.5, "One Euro filter minimum cut-off (Hz) for the extension angle", 0.01, 100.0)
+    smoothing_beta: float = _f(0.02, "One Euro filter speed coefficient (1/deg): higher follows fast moves with less lag", 0.0, 10.0)
+    velocity_cutoff_hz: float = _f(4.0, "low-pass cut-off (Hz) of the angular velocity", 0.1, 100.0)
+    frontal_ratio: float = _f(0.45, "view check: shoulder width / torso length above this means a frontal view", 0.0, 5.0)
+    view_check_s: float = _f(1.0, "seconds of tracked frames used to decide the profile, facing and view", 0.1, 30.0)
+
+
+@dataclass
+class RepConfig:
+    top_deg: float = _f(15.0, "TOP zone: e above -top_deg (deg of flexion from neutral)", 0.0, 90.0)
+    bottom_deg: float = _f(30.0, "BOTTOM zone: e below -bottom_deg (deg of flexion); a dip that never gets there is a partial rep", 1.0, 150.0)
+    partial_min_dip_deg: float = _f(6.0, "a dip from the top larger than this (deg) that misses the bottom zone is a partial rep", 0.5, 90.0)
+    min_rep_s: float = _f(0.6, "shortest rep counted (s), leaving the top to arriving back", 0.0, 30.0)
+    settle_s: float = _f(0.4, "the trunk must stay in one zone this long (s) before the counter arms", 0.0, 10.0)
+    phase_frac: float = _f(0.05, "phase boundaries: fraction of the range of motion from its ends (for tempo)", 0.0, 0.4)
+
+
+@dataclass
+class FaultConfig:
+    max_extension_deg: float = _f(10.0, "hyperextension: peak e past neutral above this (deg)", 0.0, 90.0)
+    max_lift_velocity_dps: float = _f(180.0, "jerky_lift: peak lifting angular velocity above this (deg/s)", 1.0, 2000.0)
+    min_lifting_s: float = _f(0.7, "jerky_lift: lift (bottom to top) faster than this (s)", 0.0, 30.0)
+    min_lowering_s: float = _f(1.0, "fast_descent: lowering (top to bottom) faster than this (s)", 0.0, 30.0)
+    min_top_hold_s: float = _f(0.2, "no_top_pause: time held near the top below this (s)", 0.0, 30.0)
+    top_hold_band_deg: float = _f(4.0, "no_top_pause: 'near the top' = within this many deg of the top angle", 0.1, 45.0)
+    seated_max_flexion_deg: float = _f(65.0, "excessive_depth (seated): flexion beyond this (deg)", 1.0, 180.0)
+    prone_max_flexion_deg: float = _f(100.0, "excessive_depth (prone): flexion beyond this (deg)", 1.0, 180.0)
+    max_hip_shift_frac: float = _f(0.05, "hip_shift: hip slide during one rep / thigh length above this", 0.0, 2.0)
+    max_neck_extension_deg: float = _f(20.0, "neck_crank: head tipped back from its starting carriage by more than this (deg)", 0.0, 90.0)
+    disabled: list = field(default_factory=list, metadata={"doc": "fault ids to switch off, e.g. [\"no_top_pause\"]"})
+
+
+@dataclass
+class LiveConfig:
+    cue_cooldown_s: float = _f(4.0, "the same cue is not repeated within this many seconds", 0.0, 600.0)
+    cue_display_s: float = _f(3.0, "how long a cue stays on screen (s)", 0.1, 60.0)
+
+
+@dataclass
+class Config:
+    pose: PoseConfig = field(default_factory=PoseConfig)
+    kinematics: KinematicsConfig = field(default_factory=KinematicsConfig)
+    reps: RepConfig = field(default_factory=RepConfig)
+    faults: FaultConfig = field(default_factory=FaultConfig)
+    live: LiveConfig = field(default_factory=LiveConfig)
+
+    def validate(self) -> Config:
+        for section in fields(self):
+            obj = getattr(self, section.name)
+            for f in fields(obj):
+                _check(f"{section.name}.{f.name}", getattr(obj, f.name), f)
+        if self.reps.top_deg >= self.reps.bottom_deg:
+            raise ConfigError(
+                f"reps.top_deg must be smaller than reps.bottom_deg (a dead band between them): "
+                f"expected < {self.reps.bottom_deg}, got {self.reps.top_deg}"
+            )
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def digest(self) -> str:
+        """Stable hash of the analysis-relevant settings (batch stores skip clips by it)."""
+        d = self.to_dict()
+        d.pop("live", None)
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _type_name(t) -> str:
+    return {float: "a number", int: "an integer", str: "a string", list: "a list", bool: "true/false"}.get(t, str(t))
+
+
+def _check(name: str, value: Any, f: dataclasses.Field) -> None:
+    t = type(f.default) if f.default is not dataclasses.MISSING else list
+    if t is list and isinstance(value, list) and not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{name}: expected a list of strings, got {value!r}")
+    if t is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, t) or isinstance(value, bool) != (t is bool):
+        raise ConfigError(f"{name}: expected {_type_name(t)}, got {value!r} ({type(value).__name__})")
+    md = f.metadata
+    if md.get("choices") and value not in md["choices"]:
+        raise ConfigError(f"{name}: expected one of {', '.join(md['choices'])}, got {value!r}")
+    if md.get("lo") is not None and value < md["lo"]:
+        raise ConfigError(f"{name}: expected a value >= {md['lo']}, got {value!r}")
+    if md.get("hi") is not None and value > md["hi"]:
+        raise ConfigError(f"{name}: expected a value <= {md['hi']}, got {value!r}")
+
+
+def merge(cfg: Config, data: dict[str, Any], origin: str = "config") -> Config:
+    """A new Config with ``data`` ({section: {key: value}}) merged over ``cfg``."""
+    new = dataclasses.replace(
+        cfg, **{s.name: dataclasses.replace(getattr(cfg, s.name)) for s in fields(cfg)}
+    )
+    sections = {s.name: s for s in fields(new)}
+    for sname, values in data.items():
+        if sname not in sections:
+            raise ConfigError(
+                f"{origin}: unknown section [{sname}]: expected one of {', '.join(sections)}"
+            )
+        if not isinstance(values, dict):
+            raise ConfigError(f"{origin}: [{sname}] expected a table of keys, got {values!r}")
+        obj = getattr(new, sname)
+        known = {f.name: f for f in fields(obj)}
+        for key, value in values.items():
+            if key not in known:
+                raise ConfigError(
+                    f"{origin}: unknown key {sname}.{key}: expected one of {', '.join(known)}"
+                )
+            _check(f"{sname}.{key}", value, known[key])
+            if isinstance(known[key].default, float):
+                value = float(value)
+            setattr(obj, key, value)
+    return new.validate()
+
+
+def load_config(path: str | Path | None = None, overrides: dict[str, dict] | None = None) -> Config:
+    """Defaults, then the TOML file at ``path``, then ``overrides`` (from CLI flags)."""
+    cfg = Config()
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"Config file not found: {p}. `formcheck config > {p.name}` writes one.")
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            raise ConfigError(f"{p}: not valid TOML ({e})") from e
+        cfg = merge(cfg, data, origin=str(p))
+    if overrides:
+        cfg = merge(cfg, overrides, origin="command line")
+    return cfg.validate()
+
+
+def default_toml() -> str:
+    """The defaults as a commented TOML file."""
+    lines = ["# formcheck configuration. Every key is optional; the values shown are the defaults.", ""]
+    cfg = Config()
+    for section in fields(cfg):
+        lines.append(f"[{section.name}]")
+        obj = getattr(cfg, section.name)
+        for f in fields(obj):
+            lines.append(f"# {f.metadata['doc']}")
+            v = getattr(obj, f.name)
+            lines.append(f"{f.name} = {json.dumps(v)}")
+        lines.append("")
+    return "\n".join(lines)

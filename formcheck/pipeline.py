@@ -1,0 +1,77 @@
+"""Glue: clip file -> frames -> pose -> :class:`Analyzer` -> report. Used by every front end."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from formcheck.analysis import Analyzer, Event, SetResult
+from formcheck.config import Config
+from formcheck.errors import AnalysisError
+from formcheck.pose import PoseEstimator
+from formcheck.report import build_report
+from formcheck.sources import ClipInfo, Frame, VideoSource
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ClipAnalysis:
+    """The outcome of analysing one clip."""
+
+    info: ClipInfo
+    result: SetResult
+    events: list[Event]
+    report: dict
+
+
+FrameHook = Callable[[Frame, "object | None", Analyzer, list[Event]], None]
+
+
+def analyze_frames(
+    frames: Iterable[Frame], estimator: PoseEstimator, analyzer: Analyzer,
+    on_frame: FrameHook | None = None, progress: Callable[[Frame], None] | None = None,
+) -> list[Event]:
+    """Run pose + analysis over ``frames``; ``on_frame`` sees each frame with its pose and events."""
+    events: list[Event] = []
+    for frame in frames:
+        pose = estimator.detect(frame.image, frame.t_s)
+        ev = analyzer.update(frame.t_s, pose)
+        events.extend(ev)
+        if on_frame is not None:
+            on_frame(frame, pose, analyzer, ev)
+        if progress is not None:
+            progress(frame)
+    return events
+
+
+def analyze_clip(
+    path: str | os.PathLike, config: Config, estimator: PoseEstimator | None = None,
+    on_frame: FrameHook | None = None, progress: Callable[[Frame], None] | None = None,
+    include_frames: bool = True, require_reps: bool = False,
+) -> ClipAnalysis:
+    """Analyse one clip. Pass ``estimator`` to reuse a loaded model across clips (batch).
+
+    Raises :class:`SourceError` for unreadable files and, with ``require_reps``,
+    :class:`AnalysisError` when no person or no usable side view was found.
+    """
+    own = estimator is None
+    if own:
+        pc = config.pose
+        estimator = PoseEstimator(pc.model, pc.min_detection_confidence,
+                                  pc.min_presence_confidence, pc.min_tracking_confidence)
+    try:
+        with VideoSource(path, config.pose.max_side_px, config.pose.max_fps) as src:
+            analyzer = Analyzer(config)
+            events = analyze_frames(src, estimator, analyzer, on_frame, progress)
+            info = src.info
+    finally:
+        if own:
+            estimator.close()
+    result = analyzer.finish()
+    if require_reps and result.frames_with_pose == 0:
+        raise AnalysisError(f"{path}: no person was found in any frame. " + "Film the whole body, side-on.")
+    report = build_report(result, info, config.digest(), include_frames)
+    return ClipAnalysis(info, result, events, report)

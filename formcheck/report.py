@@ -1,0 +1,147 @@
+"""The versioned JSON report (``formcheck.report/1``) and the per-rep CSV.
+
+The keys listed in the report contract (issue #2) are stable; other keys may be added.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from formcheck import __version__
+from formcheck.analysis import SetResult
+from formcheck.faults import FAULT_IDS
+from formcheck.sources import ClipInfo
+
+SCHEMA = "formcheck.report/1"
+
+
+def _num(x: float, nd: int = 3) -> float | None:
+    return None if x is None or not math.isfinite(x) else round(float(x), nd)
+
+
+def build_report(
+    result: SetResult, clip: ClipInfo, config_digest: str = "", include_frames: bool = True,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The report dictionary for one analysed clip."""
+    faults = {fid: 0 for fid in FAULT_IDS}
+    faults.update(result.fault_counts())
+    report: dict[str, Any] = {
+        "schema": SCHEMA,
+        "formcheck_version": __version__,
+        "clip": {
+            "path": clip.path, "fps": _num(clip.fps), "n_frames": clip.n_frames,
+            "duration_s": _num(clip.duration_s), "width": clip.width, "height": clip.height,
+            "rotation_deg": clip.rotation_deg,
+        },
+        "profile": result.profile,
+        "facing": result.facing,
+        "config_digest": config_digest,
+        "summary": {
+            "rep_count": result.rep_count,
+            "partial_reps": result.partial_reps,
+            "good_reps": result.good_reps,
+            "faults": faults,
+            "score": result.score,
+            "frames_analysed": result.frames_total,
+            "frames_with_pose": result.frames_with_pose,
+        },
+        "warnings": list(result.warnings),
+        "reps": [r.to_dict() for r in result.reps],
+    }
+    if include_frames:
+        s = result.series
+        report["frames"] = {
+            "t_s": [_num(v) for v in s["t_s"]],
+            "extension_deg": [_num(v, 2) for v in s["extension_deg"]],
+            "hip_angle_deg": [_num(v, 2) for v in s["hip_angle_deg"]],
+            "velocity_dps": [_num(v, 1) for v in s["velocity_dps"]],
+            "visible": [bool(v) for v in np.asarray(s["visible"], dtype=bool)],
+        }
+    if extra:
+        report.update(extra)
+    return report
+
+
+CSV_COLUMNS = (
+    "index", "counted", "t_start", "t_bottom", "t_top", "t_end", "depth_deg",
+    "peak_extension_deg", "range_of_motion_deg", "lowering_s", "lifting_s", "top_hold_s",
+    "peak_lift_velocity_dps", "peak_lower_velocity_dps", "smoothness", "hip_shift_frac",
+    "neck_extension_deg", "score", "faults", "cues",
+)
+
+
+def reps_csv(report: dict[str, Any]) -> str:
+    """One row per rep (partial reps included, ``counted`` = false)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(CSV_COLUMNS)
+    for r in report["reps"]:
+        row = [r.get(c, "") for c in CSV_COLUMNS[:-2]]
+        row.append(";".join(f["id"] for f in r["faults"]))
+        row.append(" | ".join(f["cue"] for f in r["faults"]))
+        w.writerow(row)
+    return buf.getvalue()
+
+
+def atomic_write(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary file and a rename (no half-written files)."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, p)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return p
+
+
+def write_json(report: dict[str, Any], path: str | os.PathLike) -> Path:
+    return atomic_write(path, json.dumps(report, indent=1, allow_nan=False) + "\n")
+
+
+def write_csv(report: dict[str, Any], path: str | os.PathLike) -> Path:
+    return atomic_write(path, reps_csv(report))
+
+
+def format_summary(report: dict[str, Any]) -> str:
+    """A readable text summary: reps with depth, tempo, faults and cues; the set score."""
+    s = report["summary"]
+    clip = report["clip"]
+    lines = [
+        f"{Path(clip['path']).name}: {clip['duration_s']} s, {clip['width']}x{clip['height']}, "
+        f"profile {report['profile']}" + (f", facing {report['facing']}" if report.get("facing") else ""),
+        f"Reps: {s['rep_count']}" + (f" (+{s['partial_reps']} partial)" if s["partial_reps"] else "")
+        + f", good reps {s['good_reps']}/{s['rep_count']}"
+        + (f", set score {s['score']:.0f}/100" if s["score"] is not None else ""),
+    ]
+    for w in report.get("warnings", []):
+        lines.append(f"  ! {w}")
+    if report["reps"]:
+        lines.append("")
+        lines.append("  rep  depth  peak   lower  lift   hold   lift speed  faults")
+    for r in report["reps"]:
+        tag = f"{r['index']:>3}" + (" " if r["counted"] else "p")
+        lines.append(
+            f"  {tag} {r['depth_deg']:>5.0f}° {r['peak_extension_deg']:>+4.0f}° "
+            f"{r['lowering_s']:>5.2f}s {r['lifting_s']:>5.2f}s {r['top_hold_s']:>5.2f}s "
+            f"{r['peak_lift_velocity_dps']:>6.0f}°/s   "
+            + (", ".join(f["id"] for f in r["faults"]) or "-")
+        )
+        for f in r["faults"]:
+            lines.append(f"         → {f['cue']}  ({f['id']}: {f['value']:.2f} vs {f['threshold']:g} {f['unit']} at {f['t']:.1f} s)")
+    if any(not r["counted"] for r in report["reps"]):
+        lines.append("  (p = partial rep: a dip that did not reach the bottom zone; not counted)")
+    return "\n".join(lines)

@@ -1,0 +1,168 @@
+"""Frame sources: video files (and cameras, for the live front end) with real timestamps.
+
+This is an edge module: it imports OpenCV and touches files. Frames carry the container's
+presentation time (``CAP_PROP_POS_MSEC``), not ``index / fps``, so variable-frame-rate clips
+keep their real timing. Phone videos are turned upright from their rotation metadata.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import cv2
+import numpy as np
+
+from formcheck.errors import SourceError
+
+log = logging.getLogger(__name__)
+
+VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv"}
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A decoded frame: ``image`` is BGR uint8 (H, W, 3); ``t_s`` seconds from source start."""
+
+    index: int
+    t_s: float
+    image: np.ndarray
+
+
+@dataclass(frozen=True)
+class ClipInfo:
+    """Container facts of a clip. ``width``/``height`` are of the upright (rotated) frames."""
+
+    path: str
+    fps: float
+    n_frames: int
+    duration_s: float
+    width: int
+    height: int
+    rotation_deg: int
+
+
+def check_video_path(path: str | os.PathLike) -> Path:
+    """Raise :class:`SourceError` with a helpful message unless ``path`` is a readable file."""
+    p = Path(path)
+    if not p.exists():
+        raise SourceError(f"No such file: {p}. Check the path (quote it if it contains spaces).")
+    if p.is_dir():
+        raise SourceError(
+            f"{p} is a folder, not a video. Pass one clip, or use `formcheck batch {p}` "
+            "to score every clip in it."
+        )
+    if p.stat().st_size == 0:
+        raise SourceError(f"{p} is empty (0 bytes). Was the copy or download interrupted?")
+    if not os.access(p, os.R_OK):
+        raise SourceError(f"{p} cannot be read: permission denied.")
+    return p
+
+
+class VideoSource:
+    """Iterate the frames of a video file with container timestamps.
+
+    Args:
+        path: the video file.
+        max_side_px: frames whose longer side exceeds this are downscaled (keeps memory and
+            pose time bounded on 4K input); ``0`` keeps the full size.
+        max_fps: analyse at most this many frames per second (frames in between are grabbed
+            but not decoded to images); ``0`` analyses every frame.
+
+    Use as a context manager; iterating yields :class:`Frame`.
+    """
+
+    def __init__(self, path: str | os.PathLike, max_side_px: int = 1280, max_fps: float = 0.0):
+        if max_side_px < 0:
+            raise ValueError(f"max_side_px: expected >= 0, got {max_side_px}")
+        if max_fps < 0:
+            raise ValueError(f"max_fps: expected >= 0, got {max_fps}")
+        self.path = check_video_path(path)
+        self.max_side_px = max_side_px
+        self.max_fps = max_fps
+        self._cap: cv2.VideoCapture | None = None
+        self.info = self._open()
+
+    def _open(self) -> ClipInfo:
+        cap = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG)
+        if not cap.isOpened():
+            cap.release()
+            hint = (
+                "it does not look like a video file"
+                if self.path.suffix.lower() not in VIDEO_SUFFIXES
+                else "the file may be truncated or use a codec OpenCV cannot decode"
+            )
+            raise SourceError(
+                f"Cannot open {self.path} as a video: {hint}. "
+                "Re-export it as H.264 MP4 and try again."
+            )
+        cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
+        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        w = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH) or 0)
+        h = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0)
+        rot = int(cap.get(cv2.CAP_PROP_ORIENTATION_META) or 0) % 360
+        if w <= 0 or h <= 0:
+            cap.release()
+            raise SourceError(f"{self.path} has no video stream (audio only?). Pass a video clip.")
+        if rot in (90, 270):
+            w, h = h, w
+        self._cap = cap
+        duration = n / fps if fps > 0 and n > 0 else 0.0
+        return ClipInfo(str(self.path), fps, n, duration, w, h, rot)
+
+    def __enter__(self) -> VideoSource:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+
+    def _scale(self, image: np.ndarray) -> np.ndarray:
+        h, w = image.shape[:2]
+        longest = max(h, w)
+        if self.max_side_px and longest > self.max_side_px:
+            s = self.max_side_px / longest
+            return cv2.resize(image, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA)
+        return image
+
+    def __iter__(self) -> Iterator[Frame]:
+        cap = self._cap
+        if cap is None:
+            raise SourceError(f"{self.path}: the source is closed.")
+        fps = self.info.fps if self.info.fps > 0 else 30.0
+        last_t = -np.inf
+        last_yield = -np.inf
+        min_dt = 1.0 / self.max_fps if self.max_fps > 0 else 0.0
+        index = 0
+        decoded = 0
+        while True:
+            if not cap.grab():
+                break
+            t = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+            if not np.isfinite(t) or t <= last_t:
+                # Some containers give no usable timestamps; fall back to the nominal rate.
+                t = max(index / fps, last_t + 1e-3)
+            last_t = t
+            index += 1
+            if min_dt and t - last_yield < min_dt - 0.25 / fps:
+                continue
+            ok, image = cap.retrieve()
+            if not ok or image is None:
+                log.warning("%s: frame %d could not be decoded; skipped", self.path, index - 1)
+                continue
+            last_yield = t
+            decoded += 1
+            yield Frame(index - 1, float(t), self._scale(image))
+        if decoded == 0:
+            raise SourceError(
+                f"{self.path}: no frame could be decoded. The file may be truncated or corrupt; "
+                "re-export it as H.264 MP4."
+            )

@@ -151,6 +151,7 @@ class Analyzer:
         self._prev: tuple[float, float] | None = None  # (t, e smoothed)
         self._neck_top: deque[float] = deque(maxlen=900)
         self._ref_hip: np.ndarray | None = None
+        self._top_level = 0.0
         self._rep_index = 0
         self.reps: list[Rep] = []
         self.warnings: list[str] = []
@@ -303,13 +304,14 @@ class Analyzer:
         v = self._vel_lp(t, v_raw)
         self._prev = (t, e)
         self.last_e = e
-        neck = float(K.neck_angle_deg(vf.front_sign, b.shoulder, b.ear, b.hip))
+        head_seen = min(b.visibility["ear"], b.visibility["nose"]) >= self.cfg.kinematics.min_visibility
+        neck = float(K.neck_angle_deg(vf.front_sign, b.shoulder, b.hip, b.ear, b.nose)) if head_seen else math.nan
         thigh = float(np.linalg.norm(b.hip - b.knee))
         self._fill_gap(t, e, theta)
         self._series_append(t, e, theta, v, 1.0)
         i = self.buf.append(t=t, e=e, v=v, hip_x=b.hip[0], hip_y=b.hip[1], thigh=thigh, neck=neck)
         if self.machine.phase is Phase.TOP or self.machine.phase is Phase.UNARMED:
-            if e >= -self.cfg.reps.top_deg:
+            if e >= -self.cfg.reps.top_deg and math.isfinite(neck):
                 self._neck_top.append(neck)
         events = self._handle(self.machine.update(i, t, e))
         self.buf.trim_before(max(0, self.machine.min_seen_i - 10))
@@ -339,8 +341,6 @@ class Analyzer:
             kind = ev[0]
             t = self.buf.cols["t"][-1] if len(self.buf) else 0.0
             if kind == "armed":
-                if self._ref_hip is None and len(self.buf):
-                    self._ref_hip = np.array([self.buf.cols["hip_x"][-1], self.buf.cols["hip_y"][-1]])
                 events.append(Event("armed", t, f"ready — set starts at the {ev[1]}", {"start": ev[1]}))
             elif kind == "counted":
                 events.append(Event("rep_counted", t, f"rep {ev[1]}", {"count": ev[1]}))
@@ -353,6 +353,17 @@ class Analyzer:
                     events.append(Event("fault", f.t, f.cue, {"id": f.id, "rep": rep.index}))
         return events
 
+    HIP_MATCH_DEG = 4.0
+    REF_HOLD_S = 0.8
+
+    def _hip_at_top_level(self, a: dict[str, np.ndarray], i0: int, i1: int) -> np.ndarray | None:
+        """Median hip position over samples i0..i1 whose e is within 4° of the set's top level."""
+        e = a["e"][i0 : i1 + 1]
+        sel = np.abs(e - self._top_level) < self.HIP_MATCH_DEG
+        if not sel.any():
+            return None
+        return np.array([np.median(a["hip_x"][i0 : i1 + 1][sel]), np.median(a["hip_y"][i0 : i1 + 1][sel])])
+
     def _build_rep(self, seg: Segment) -> Rep:
         cfg = self.cfg
         i0 = min(seg.lowering[0], seg.lifting[0], seg.top[0])
@@ -364,23 +375,37 @@ class Analyzer:
                       (seg.top[0] - i0, seg.top[1] - i0))
         m = measure(rel, a["t"], a["e"], a["v"], cfg.reps.phase_frac, cfg.faults.top_hold_band_deg)
         counted = seg.kind == "counted"
-        # Hip slide: the hip at this rep's top against the reference (previous top).
-        top_sl = slice(rel.top[0], rel.top[1] + 1)
-        hip_top = np.array([np.median(a["hip_x"][top_sl]), np.median(a["hip_y"][top_sl])])
+        # Hip slide: the hip where the trunk passes the set's top level, against the same point
+        # of the previous rep. Matching the trunk angle cancels the landmark's own drift with
+        # trunk pose (the hip landmark moves a few % of thigh length between flexion and arch).
         thigh = float(np.median(a["thigh"])) or 1.0
         shift = 0.0
-        if counted and self._ref_hip is not None:
-            shift = float(np.linalg.norm(hip_top - self._ref_hip)) / thigh
-        if counted:
-            self._ref_hip = hip_top
-        # Neck: head carriage at the end of the lift and the top hold vs the usual carriage.
-        base = float(np.median(self._neck_top)) if self._neck_top else 0.0
-        lift_mid = int(np.searchsorted(a["t"], 0.5 * (m.t_bottom + m.t_top)))
-        neck_win = a["neck"][lift_mid : rel.top[1] + 1]
-        neck_t = a["t"][lift_mid : rel.top[1] + 1]
-        if neck_win.size:
-            k = int(np.argmax(neck_win))
-            neck_ext, neck_t_pk = float(neck_win[k] - base), float(neck_t[k])
+        if counted and self._ref_hip is None and seg.order == "top":
+            # First rep of a set that starts at the top: the still hold before it is the reference.
+            k0 = int(np.searchsorted(a["t"], m.t_start - self.REF_HOLD_S))
+            k1 = int(np.searchsorted(a["t"], m.t_start))
+            if k1 > k0:
+                self._top_level = float(np.median(a["e"][k0:k1]))
+                self._ref_hip = self._hip_at_top_level(a, k0, k1 - 1)
+        hip_now = self._hip_at_top_level(a, int(np.searchsorted(a["t"], m.t_bottom)), rel.top[1])
+        if counted and hip_now is not None:
+            if self._ref_hip is not None:
+                shift = float(np.linalg.norm(hip_now - self._ref_hip)) / thigh
+            self._ref_hip = hip_now
+        # Neck: head carriage during the top hold against the person's usual carriage at the
+        # top (median over the set's top samples); frames where the head is not seen are skipped.
+        base = float(np.median(self._neck_top)) if self._neck_top else math.nan
+        k0 = int(np.searchsorted(a["t"], m.t_top))
+        neck_win = a["neck"][k0 : rel.top[1] + 1] - base
+        neck_t = a["t"][k0 : rel.top[1] + 1]
+        at_top = a["e"][k0 : rel.top[1] + 1] >= m.peak_extension_deg - max(
+            cfg.faults.top_hold_band_deg, 0.1 * (m.peak_extension_deg - m.depth_deg))
+        ok = np.isfinite(neck_win) & at_top
+        if ok.sum() >= 3:
+            # The 2nd-highest value: one bad head landmark must not make a fault.
+            order = np.argsort(neck_win[ok])
+            k = order[-2] if order.size > 1 else order[-1]
+            neck_ext, neck_t_pk = float(neck_win[ok][k]), float(neck_t[ok][k])
         else:
             neck_ext, neck_t_pk = 0.0, m.t_top
         ctx = RepContext(

@@ -65,13 +65,13 @@ class RepConfig:
 class FaultConfig:
     max_extension_deg: float = _f(10.0, "hyperextension: peak e past neutral above this (deg)", 0.0, 90.0)
     max_lift_velocity_dps: float = _f(180.0, "jerky_lift: peak lifting angular velocity above this (deg/s)", 1.0, 2000.0)
-    min_lifting_s: float = _f(0.7, "jerky_lift: lift (bottom to top) faster than this (s)", 0.0, 30.0)
-    min_lowering_s: float = _f(1.0, "fast_descent: lowering (top to bottom) faster than this (s)", 0.0, 30.0)
+    min_lifting_s: float = _f(0.5, "jerky_lift: lift faster than this (s, timed from 5 % to 95 % of its range)", 0.0, 30.0)
+    min_lowering_s: float = _f(0.6, "fast_descent: lowering faster than this (s, timed from 5 % to 95 % of its range)", 0.0, 30.0)
     min_top_hold_s: float = _f(0.2, "no_top_pause: time held near the top below this (s)", 0.0, 30.0)
-    top_hold_band_deg: float = _f(4.0, "no_top_pause: 'near the top' = within this many deg of the top angle", 0.1, 45.0)
+    top_hold_band_deg: float = _f(2.5, "no_top_pause: 'near the top' = within this many deg of the top angle", 0.1, 45.0)
     seated_max_flexion_deg: float = _f(65.0, "excessive_depth (seated): flexion beyond this (deg)", 1.0, 180.0)
     prone_max_flexion_deg: float = _f(100.0, "excessive_depth (prone): flexion beyond this (deg)", 1.0, 180.0)
-    max_hip_shift_frac: float = _f(0.05, "hip_shift: hip slide during one rep / thigh length above this", 0.0, 2.0)
+    max_hip_shift_frac: float = _f(0.045, "hip_shift: hip slide since the previous rep / thigh length above this", 0.0, 2.0)
     max_neck_extension_deg: float = _f(20.0, "neck_crank: head tipped back from its starting carriage by more than this (deg)", 0.0, 90.0)
     disabled: list = field(default_factory=list, metadata={"doc": "fault ids to switch off, e.g. [\"no_top_pause\"]"})
 

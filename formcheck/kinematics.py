@@ -108,21 +108,16 @@ def extension_deg(
     raise ValueError(f"profile: expected 'seated' or 'prone', got {profile!r}")
 
 
-def neck_angle_deg(front_sign: float, shoulder, ear, hip) -> np.ndarray:
-    """Head carriage: signed angle of shoulder→ear from the trunk line (hip→shoulder), degrees.
+def neck_angle_deg(front_sign: float, shoulder, hip, ear, nose) -> np.ndarray:
+    """Head carriage: signed angle of the head's ear→nose line from the trunk line, degrees.
 
-    Positive = head tipped back (toward the body's back). Compare against the person's own
-    starting carriage, not zero.
+    Positive = head tipped back (chin up, toward the body's back). The head's own axis moves
+    one-for-one with a head tilt, unlike the shoulder→ear line whose ear sits near the pivot.
+    Compare against the person's own starting carriage, not against zero.
     """
     trunk = np.asarray(shoulder, dtype=np.float64) - hip
-    neck = np.asarray(ear, dtype=np.float64) - shoulder
-    return front_sign * -signed_angle_deg(trunk, neck) * _trunk_handedness(trunk, front_sign)
-
-
-def _trunk_handedness(trunk: np.ndarray, front_sign: float) -> np.ndarray:
-    # A rotation toward the body's back is clockwise on screen for a body facing +x whose
-    # trunk points up; this stays true for any trunk direction, so no correction is needed.
-    return np.ones(np.shape(trunk)[:-1])
+    head = np.asarray(nose, dtype=np.float64) - ear
+    return -front_sign * signed_angle_deg(trunk, head)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ the bottom, when the following lowering has reached the bottom and the next lift
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass
 from enum import Enum
 
@@ -73,6 +74,7 @@ class RepStateMachine:
         self._bottom_min = math.inf
         self._bottom_min_i = -1
         self._pending: dict | None = None
+        self._recent: deque[tuple[float, float]] = deque()
         self.min_seen_i = 0  # earliest sample still needed
 
     def zone(self, e: float) -> str:
@@ -82,9 +84,23 @@ class RepStateMachine:
             return "bottom"
         return "mid"
 
+    SETTLE_WINDOW_S = 0.25
+    SETTLE_SPREAD_DEG = 1.5
+
+    def _settled(self) -> bool:
+        """True when e has moved less than 1.5° over the last 0.25 s (a plateau)."""
+        r = self._recent
+        if len(r) < 2 or r[-1][0] - r[0][0] < 0.8 * self.SETTLE_WINDOW_S:
+            return False
+        es = [x[1] for x in r]
+        return max(es) - min(es) < self.SETTLE_SPREAD_DEG
+
     def update(self, i: int, t: float, e: float) -> list[tuple]:
         z = self.zone(e)
         ev: list[tuple] = []
+        self._recent.append((t, e))
+        while self._recent and t - self._recent[0][0] > self.SETTLE_WINDOW_S:
+            self._recent.popleft()
         if self.phase is Phase.UNARMED:
             if z != self._zone:
                 self._zone, self._zone_since = z, t
@@ -97,7 +113,7 @@ class RepStateMachine:
                 else:
                     self.phase = Phase.BOTTOM
                     self._bottom_min, self._bottom_min_i = e, i
-                    self._exc_i, self._exc_t = i, t
+                    self._exc_i, self._exc_t = i, self._zone_since
             return ev
 
         if self.phase is Phase.TOP:
@@ -119,8 +135,12 @@ class RepStateMachine:
                 self._exc_min, self._exc_min_i = e, i
             if z == "bottom":
                 self._enter_bottom(i, e)
-            elif e >= self._exc_top - 0.5 * self.cfg.partial_min_dip_deg:
-                # Back at the top without reaching the bottom: a partial rep.
+            elif (
+                z == "top"
+                and e >= self._exc_min + 0.75 * self.cfg.partial_min_dip_deg
+                and self._settled()
+            ):
+                # Back at a still top without having reached the bottom: a partial rep.
                 if t - self._exc_t >= 0.3:
                     seg = Segment("partial", "top", (self._exc_top_since, self._exc_min_i),
                                   (self._exc_min_i, i), (i, i))
@@ -245,8 +265,8 @@ def measure(
     li0, li1 = seg.lifting
     to0, to1 = seg.top
     # Lowering: from the top level before it to the bottom.
-    lo_e = e[lo0 : lo1 + 1]
-    i_bot_l = lo0 + int(np.argmin(lo_e))
+    i_top_l = lo0 + int(np.argmax(e[lo0 : lo1 + 1]))
+    i_bot_l = i_top_l + int(np.argmin(e[i_top_l : lo1 + 1]))
     top_before = float(np.max(e[lo0 : i_bot_l + 1]))
     # Lifting: from the bottom to the top level after it (the peak of the top stay).
     li_e = e[li0 : li1 + 1]

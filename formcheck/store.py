@@ -1,0 +1,367 @@
+"""The batch results store: one SQLite file that survives interruption (edge module).
+
+Two tables: ``clips`` (one row per clip content and analysis configuration) and ``reps`` (one
+row per rep of an ``ok`` clip). Each clip's results are written in ONE transaction
+(:meth:`ResultStore.record`), so a process killed at any moment leaves either the old state
+or the new clip with all its reps — never a half-written clip — and the ``UNIQUE
+(content_hash, config_hash)`` key prevents duplicates when a batch is resumed.
+
+The database runs in WAL mode so that ``formcheck history`` or ``formcheck export`` can read
+it while a batch is writing; a busy timeout makes short lock waits invisible.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import logging
+import os
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from formcheck.errors import FormcheckError
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 30_000
+DEFAULT_DB_NAME = "formcheck.sqlite"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS schema_version (
+    version     INTEGER NOT NULL,
+    applied_at  REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS clips (
+    id            INTEGER PRIMARY KEY,
+    path          TEXT NOT NULL,
+    content_hash  TEXT NOT NULL,
+    size          INTEGER,
+    duration_s    REAL,
+    fps           REAL,
+    status        TEXT NOT NULL CHECK (status IN ('ok', 'error')),
+    error         TEXT,
+    config_hash   TEXT NOT NULL,
+    report_json   TEXT,
+    timings       REAL,
+    athlete       TEXT,
+    date          TEXT,
+    rep_count     INTEGER,
+    partial_reps  INTEGER,
+    score         REAL,
+    created_at    REAL NOT NULL,
+    updated_at    REAL NOT NULL,
+    UNIQUE (content_hash, config_hash)
+);
+CREATE TABLE IF NOT EXISTS reps (
+    id                  INTEGER PRIMARY KEY,
+    clip_id             INTEGER NOT NULL REFERENCES clips(id) ON DELETE CASCADE,
+    idx                 INTEGER NOT NULL,
+    counted             INTEGER NOT NULL,
+    depth_deg           REAL,
+    peak_extension_deg  REAL,
+    lowering_s          REAL,
+    lifting_s           REAL,
+    top_hold_s          REAL,
+    score               REAL,
+    faults              TEXT NOT NULL DEFAULT '',
+    UNIQUE (clip_id, idx)
+);
+CREATE INDEX IF NOT EXISTS clips_athlete_date ON clips (athlete, date);
+"""
+
+CLIP_EXPORT_COLUMNS = (
+    "id", "path", "content_hash", "size", "duration_s", "fps", "status", "error", "config_hash",
+    "timings", "athlete", "date", "rep_count", "partial_reps", "score", "created_at", "updated_at",
+)
+
+
+def file_sha256(path: str | os.PathLike, chunk_bytes: int = 1 << 20) -> str:
+    """Hex sha256 of a file's bytes (read in 1 MiB chunks)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while True:
+            b = f.read(chunk_bytes)
+            if not b:
+                break
+            h.update(b)
+    return h.hexdigest()
+
+
+@dataclass
+class ClipRecord:
+    """What the driver knows about one clip before and after analysing it.
+
+    ``report`` is the ``formcheck.report/1`` dict for ``status == "ok"``; ``error`` the message
+    for ``status == "error"``; ``timings`` the analysis wall time in seconds.
+    """
+
+    path: str
+    content_hash: str
+    config_hash: str
+    status: str
+    size: int | None = None
+    report: dict[str, Any] | None = None
+    error: str | None = None
+    timings: float | None = None
+    athlete: str | None = None
+    date: str | None = None
+    duration_s: float | None = None
+    fps: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.status not in ("ok", "error"):
+            raise ValueError(f"status: expected 'ok' or 'error', got {self.status!r}")
+        if self.status == "ok" and self.report is None:
+            raise ValueError("status 'ok' needs a report")
+
+
+class ResultStore:
+    """A batch results database at ``path`` (created with its schema if missing).
+
+    Use as a context manager or call :meth:`close`. Not shared across processes as an object:
+    each process opens its own (SQLite handles the locking).
+    """
+
+    def __init__(self, path: str | os.PathLike, readonly: bool = False) -> None:
+        self.path = Path(path)
+        if readonly and not self.path.exists():
+            raise FormcheckError(
+                f"No results database at {self.path}. Run `formcheck batch CLIPS --db {self.path}` "
+                "first, or pass --db with the right file."
+            )
+        if not readonly:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000.0,
+                                        isolation_level=None)
+            self.conn.row_factory = sqlite3.Row
+            self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self.conn.execute("PRAGMA foreign_keys = ON")
+            if not readonly:
+                mode = self.conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    log.warning("%s: WAL mode unavailable (journal_mode=%s); readers may wait "
+                                "while a batch writes", self.path, mode)
+                # WAL + NORMAL: a committed clip survives a process kill; only an OS crash
+                # may lose the last commits (never corrupts).
+                self.conn.execute("PRAGMA synchronous = NORMAL")
+                self._migrate()
+            else:
+                self._check_version()
+        except sqlite3.DatabaseError as e:
+            raise FormcheckError(
+                f"{self.path} is not a usable formcheck results database ({e}). "
+                "Pass another --db file, or move this one away to start afresh."
+            ) from e
+
+    # -- schema -----------------------------------------------------------------------------
+    def _migrate(self) -> None:
+        with self.transaction():
+            for stmt in _SCHEMA.split(";"):
+                if stmt.strip():
+                    self.conn.execute(stmt)
+            row = self.conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+            version = row[0]
+            if version is None:
+                self.conn.execute("INSERT INTO schema_version VALUES (?, ?)",
+                                  (SCHEMA_VERSION, time.time()))
+            elif version > SCHEMA_VERSION:
+                raise FormcheckError(
+                    f"{self.path} was written by a newer formcheck (schema {version}, this one "
+                    f"reads {SCHEMA_VERSION}). Upgrade formcheck or use another --db file."
+                )
+
+    def _check_version(self) -> None:
+        try:
+            version = self.conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
+        except sqlite3.OperationalError as e:
+            raise FormcheckError(f"{self.path} is not a formcheck results database ({e}).") from e
+        if version is None or version > SCHEMA_VERSION:
+            raise FormcheckError(f"{self.path}: unsupported schema version {version}.")
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0])
+
+    # -- transactions -----------------------------------------------------------------------
+    class _Tx:
+        def __init__(self, conn: sqlite3.Connection) -> None:
+            self.conn = conn
+
+        def __enter__(self) -> sqlite3.Connection:
+            # IMMEDIATE: take the write lock now, so the busy timeout applies up front.
+            self.conn.execute("BEGIN IMMEDIATE")
+            return self.conn
+
+        def __exit__(self, exc_type, exc, tb) -> None:
+            if exc_type is None:
+                self.conn.execute("COMMIT")
+            else:
+                self.conn.execute("ROLLBACK")
+
+    def transaction(self) -> _Tx:
+        """``with store.transaction():`` — all statements inside commit together or not at all."""
+        return ResultStore._Tx(self.conn)
+
+    # -- writing ----------------------------------------------------------------------------
+    def record(self, rec: ClipRecord) -> int:
+        """Insert or replace the results of one clip (clip row + its reps) in one transaction.
+
+        Returns the clip id. An existing row with the same (content_hash, config_hash) is
+        updated in place (its old reps replaced), so re-running never duplicates a clip.
+        """
+        now = time.time()
+        rep_rows: list[tuple] = []
+        rep_count = partial = score = None
+        report_json = None
+        duration_s, fps = rec.duration_s, rec.fps
+        if rec.report is not None:
+            rep_rows = [
+                (
+                    int(r.get("index", i)), int(bool(r.get("counted"))), r.get("depth_deg"),
+                    r.get("peak_extension_deg"), r.get("lowering_s"), r.get("lifting_s"),
+                    r.get("top_hold_s"), r.get("score"),
+                    ";".join(f["id"] for f in r.get("faults", [])),
+                )
+                for i, r in enumerate(rec.report.get("reps", []))
+            ]
+            summ = rec.report.get("summary", {})
+            rep_count, partial, score = summ.get("rep_count"), summ.get("partial_reps"), summ.get("score")
+            clip = rec.report.get("clip", {})
+            duration_s = clip.get("duration_s", duration_s)
+            fps = clip.get("fps", fps)
+            report_json = json.dumps(rec.report, allow_nan=False, separators=(",", ":"))
+        with self.transaction() as c:
+            clip_id = c.execute(
+                """
+                INSERT INTO clips (path, content_hash, size, duration_s, fps, status, error,
+                    config_hash, report_json, timings, athlete, date, rep_count, partial_reps,
+                    score, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (content_hash, config_hash) DO UPDATE SET
+                    path = excluded.path, size = excluded.size, duration_s = excluded.duration_s,
+                    fps = excluded.fps, status = excluded.status, error = excluded.error,
+                    report_json = excluded.report_json, timings = excluded.timings,
+                    athlete = COALESCE(excluded.athlete, clips.athlete),
+                    date = COALESCE(excluded.date, clips.date),
+                    rep_count = excluded.rep_count, partial_reps = excluded.partial_reps,
+                    score = excluded.score, updated_at = excluded.updated_at
+                RETURNING id
+                """,
+                (rec.path, rec.content_hash, rec.size, duration_s, fps, rec.status, rec.error,
+                 rec.config_hash, report_json, rec.timings, rec.athlete, rec.date, rep_count,
+                 partial, score, now, now),
+            ).fetchone()[0]
+            c.execute("DELETE FROM reps WHERE clip_id = ?", (clip_id,))
+            c.executemany(
+                """INSERT INTO reps (clip_id, idx, counted, depth_deg, peak_extension_deg,
+                   lowering_s, lifting_s, top_hold_s, score, faults)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                [(clip_id, *row) for row in rep_rows],
+            )
+        return int(clip_id)
+
+    def update_meta(self, clip_id: int, athlete: str | None, date: str | None) -> None:
+        """Set athlete/date of a stored clip (a manifest may label clips after scoring)."""
+        with self.transaction() as c:
+            c.execute(
+                "UPDATE clips SET athlete = COALESCE(?, athlete), date = COALESCE(?, date), "
+                "updated_at = ? WHERE id = ?", (athlete, date, time.time(), clip_id),
+            )
+
+    # -- reading ----------------------------------------------------------------------------
+    def lookup(self, content_hash: str, config_hash: str) -> sqlite3.Row | None:
+        """The stored row for this clip content and configuration, or None."""
+        return self.conn.execute(
+            "SELECT * FROM clips WHERE content_hash = ? AND config_hash = ?",
+            (content_hash, config_hash),
+        ).fetchone()
+
+    def report(self, clip_id: int) -> dict[str, Any] | None:
+        row = self.conn.execute("SELECT report_json FROM clips WHERE id = ?", (clip_id,)).fetchone()
+        return json.loads(row[0]) if row and row[0] else None
+
+    def clips(self, status: str | None = None, athlete: str | None = None) -> list[sqlite3.Row]:
+        q = "SELECT * FROM clips WHERE 1=1"
+        args: list[Any] = []
+        if status:
+            q += " AND status = ?"
+            args.append(status)
+        if athlete is not None:
+            q += " AND athlete = ?"
+            args.append(athlete)
+        return self.conn.execute(q + " ORDER BY date, path, id", args).fetchall()
+
+    def reps(self, clip_id: int) -> list[sqlite3.Row]:
+        return self.conn.execute(
+            "SELECT * FROM reps WHERE clip_id = ? ORDER BY idx", (clip_id,)
+        ).fetchall()
+
+    def counts(self) -> dict[str, int]:
+        rows = self.conn.execute("SELECT status, COUNT(*) FROM clips GROUP BY status").fetchall()
+        out = {"ok": 0, "error": 0}
+        out.update({r[0]: r[1] for r in rows})
+        return out
+
+    def integrity_check(self) -> str:
+        return str(self.conn.execute("PRAGMA integrity_check").fetchone()[0])
+
+    # -- export -----------------------------------------------------------------------------
+    def iter_export(self) -> Iterator[dict[str, Any]]:
+        """One dict per clip (the columns of :data:`CLIP_EXPORT_COLUMNS`, faults by id, reps)."""
+        for row in self.conn.execute("SELECT * FROM clips ORDER BY id").fetchall():
+            d = {k: row[k] for k in CLIP_EXPORT_COLUMNS}
+            faults: dict[str, int] = {}
+            reps = []
+            for r in self.reps(row["id"]):
+                ids = [f for f in r["faults"].split(";") if f]
+                for f in ids:
+                    faults[f] = faults.get(f, 0) + 1
+                reps.append({
+                    "index": r["idx"], "counted": bool(r["counted"]), "depth_deg": r["depth_deg"],
+                    "peak_extension_deg": r["peak_extension_deg"], "lowering_s": r["lowering_s"],
+                    "lifting_s": r["lifting_s"], "top_hold_s": r["top_hold_s"],
+                    "score": r["score"], "faults": ids,
+                })
+            d["faults"] = faults
+            d["reps"] = reps
+            yield d
+
+    def export_json(self, path: str | os.PathLike) -> Path:
+        from formcheck.report import atomic_write
+
+        data = {"schema": "formcheck.store-export/1", "schema_version": self.schema_version,
+                "clips": list(self.iter_export())}
+        return atomic_write(path, json.dumps(data, indent=1) + "\n")
+
+    def export_csv(self, path: str | os.PathLike) -> Path:
+        """One row per clip: the clip columns, then one count column per fault id."""
+        from formcheck.faults import FAULT_IDS
+        from formcheck.report import atomic_write
+
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow([*CLIP_EXPORT_COLUMNS, *(f"fault_{f}" for f in FAULT_IDS)])
+        for d in self.iter_export():
+            w.writerow([*("" if d[k] is None else d[k] for k in CLIP_EXPORT_COLUMNS),
+                        *(d["faults"].get(f, 0) for f in FAULT_IDS)])
+        return atomic_write(path, buf.getvalue())
+
+    # -- lifetime ---------------------------------------------------------------------------
+    def close(self) -> None:
+        conn = getattr(self, "conn", None)
+        if conn is not None:
+            self.conn = None  # type: ignore[assignment]
+            conn.close()
+
+    def __enter__(self) -> ResultStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -197,7 +197,6 @@ class Analyzer:
         if self.view is None or self.view.frontal:
             events += self._decide_view(t_s, body)
             if self.view is None or self.view.frontal:
-                self._series_append(t_s, math.nan, math.nan, math.nan, 0.0)
                 return events
             for tp, bp in self._pending_bodies:
                 events += self._process(tp, bp)
@@ -211,7 +210,13 @@ class Analyzer:
         del events
         if self.view is None and self.frames_with_pose == 0:
             self._warn_once(MSG_NO_PERSON)
+        for tp, _ in self._pending_bodies:  # a view never decided: keep the frames' times
+            self._series_append(tp, math.nan, math.nan, math.nan, 0.0)
+        self._pending_bodies.clear()
         series = {k: np.asarray(v, dtype=np.float64) for k, v in self._series.items()}
+        # Frames held back while the view was being decided are replayed late: restore time order.
+        order = np.argsort(series["t_s"], kind="stable")
+        series = {k: v[order] for k, v in series.items()}
         if len(series["visible"]):
             series["visible"] = series["visible"].astype(bool)
         return SetResult(
@@ -255,7 +260,7 @@ class Analyzer:
     def _missing(self, t: float, nobody: bool) -> list[Event]:
         events: list[Event] = []
         self._series_append(t, math.nan, math.nan, math.nan, 0.0)
-        if self.keep_series and self._gap_start is None:
+        if self.keep_series and self._gap_start is None and self.view is not None:
             self._gap_start = len(self._series["t_s"]) - 1
         if self._tracking and self._last_seen_t is not None:
             if t - self._last_seen_t > self.cfg.kinematics.max_gap_s:
@@ -280,7 +285,10 @@ class Analyzer:
             return []
         vf = K.decide_view([b for _, b in self._pending_bodies], kc.profile, kc.frontal_ratio)
         if vf.frontal:
-            self._pending_bodies = self._pending_bodies[len(self._pending_bodies) // 2 :]
+            keep = len(self._pending_bodies) // 2
+            for tp, _ in self._pending_bodies[:keep]:
+                self._series_append(tp, math.nan, math.nan, math.nan, 0.0)
+            self._pending_bodies = self._pending_bodies[keep:]
             self.view = vf
             return self._warn(t, MSG_SIDE_ON)
         self.view = vf
@@ -402,17 +410,17 @@ class Analyzer:
             cfg.faults.top_hold_band_deg, 0.1 * (m.peak_extension_deg - m.depth_deg))
         ok = np.isfinite(neck_win) & at_top
         if ok.sum() >= 3:
-            # The 2nd-highest value: one bad head landmark must not make a fault.
-            order = np.argsort(neck_win[ok])
-            k = order[-2] if order.size > 1 else order[-1]
-            neck_ext, neck_t_pk = float(neck_win[ok][k]), float(neck_t[ok][k])
+            # The median over the hold: a held crank counts, a flicker of one landmark does not.
+            neck_ext = float(np.median(neck_win[ok]))
+            k = int(np.argmin(np.abs(neck_win[ok] - neck_ext)))
+            neck_t_pk = float(neck_t[ok][k])
         else:
             neck_ext, neck_t_pk = 0.0, m.t_top
         ctx = RepContext(
             metrics=m, profile=self.profile or "seated", counted=counted,
             hip_shift_frac=shift, hip_shift_t=m.t_top,
             neck_extension_deg=neck_ext, neck_extension_t=neck_t_pk,
-            bottom_deg=cfg.reps.bottom_deg,
+            bottom_deg=cfg.reps.bottom_deg, closed=seg.closed,
         )
         faults: tuple[Fault, ...] = evaluate(ctx, cfg.faults)
         self._rep_index += 1

@@ -451,13 +451,46 @@ def collect(paths: Sequence[str | os.PathLike]) -> list[tuple[Path, Path | None]
 
 
 # --------------------------------------------------------------------------- report producers
-def report_from_landmarks(npz: str | os.PathLike, cfg, clip_path: str = "") -> dict[str, Any]:
-    """Replay cached pose landmarks (``t``, ``xy``, ``vis``, ``z``, ``ok``, ``wh``) through the
-    :class:`~formcheck.analysis.Analyzer` and build the report. Honours ``pose.max_fps`` the way
-    :class:`~formcheck.sources.VideoSource` does. A development shortcut: no video, no model.
+@dataclass
+class PoseTrack:
+    """The poses of one clip (``(t_s, PoseFrame | None)`` per analysed frame) and its ClipInfo.
+
+    Poses depend only on the video and the pose settings, so one track can be replayed through
+    the :class:`~formcheck.analysis.Analyzer` under many analysis settings (threshold sweeps).
+    """
+
+    poses: list
+    info: Any
+    max_fps: float = 0.0
+
+
+def report_from_track(track: PoseTrack, cfg) -> dict[str, Any]:
+    """Replay a :class:`PoseTrack` through a fresh Analyzer and build the report.
+
+    Honours ``cfg.pose.max_fps`` the way :class:`~formcheck.sources.VideoSource` does (a track
+    recorded at every frame can be replayed at a lower rate, not the reverse).
     """
     from formcheck.analysis import Analyzer
     from formcheck.report import build_report
+
+    fps = track.info.fps if track.info.fps > 0 else 30.0
+    hz = cfg.pose.max_fps
+    if track.max_fps and (hz == 0 or hz > track.max_fps):
+        raise FormcheckError(f"a pose track recorded at max_fps {track.max_fps:g} cannot be replayed at {hz:g}")
+    min_dt = 1.0 / hz if hz > 0 and hz != track.max_fps else 0.0
+    an = Analyzer(cfg)
+    last = -np.inf
+    for t, pose in track.poses:
+        if min_dt and t - last < min_dt - 0.25 / fps:
+            continue
+        last = t
+        an.update(t, pose)
+    return build_report(an.finish(), track.info, cfg.digest(), True)
+
+
+def track_from_landmarks(npz: str | os.PathLike, cfg, clip_path: str = "") -> PoseTrack:
+    """A :class:`PoseTrack` from a landmark cache (``t``, ``xy`` (n,33,2) px, ``vis``, ``z``,
+    ``ok``, ``wh``), as written by ``scripts/cache_landmarks.py``."""
     from formcheck.sources import ClipInfo
     from formcheck.types import PoseFrame
 
@@ -468,26 +501,26 @@ def report_from_landmarks(npz: str | os.PathLike, cfg, clip_path: str = "") -> d
     fps = 1.0 / float(np.median(np.diff(t))) if t.size > 1 else 30.0
     s = min(1.0, cfg.pose.max_side_px / max(w, h)) if cfg.pose.max_side_px else 1.0
     wh = (round(w * s), round(h * s))
-    an = Analyzer(cfg)
-    min_dt = 1.0 / cfg.pose.max_fps if cfg.pose.max_fps > 0 else 0.0
-    last = -np.inf
-    for k in range(t.size):
-        tk = float(t[k])
-        if min_dt and tk - last < min_dt - 0.25 / fps:
-            continue
-        last = tk
-        pose = PoseFrame(tk, xy[k], vis[k], None if z is None else z[k], None, wh) if ok[k] else None
-        an.update(tk, pose)
-    result = an.finish()
+    poses = [(float(t[k]), PoseFrame(float(t[k]), xy[k], vis[k], None if z is None else z[k], None, wh)
+              if ok[k] else None) for k in range(t.size)]
     info = ClipInfo(clip_path or str(npz), fps, int(t.size), t.size / fps, w, h, 0)
-    return build_report(result, info, cfg.digest(), True)
+    return PoseTrack(poses, info)
 
 
-def report_from_video(clip: Path, cfg) -> dict[str, Any]:
-    """Analyse ``clip`` with the real pose model (:func:`formcheck.pipeline.analyze_clip`)."""
+def report_from_landmarks(npz: str | os.PathLike, cfg, clip_path: str = "") -> dict[str, Any]:
+    """Replay a landmark cache through the Analyzer (a development shortcut: no video, no model)."""
+    return report_from_track(track_from_landmarks(npz, cfg, clip_path), cfg)
+
+
+def report_from_video(clip: Path, cfg, keep_track: bool = False) -> tuple[dict[str, Any], PoseTrack | None]:
+    """Analyse ``clip`` with the real pose model (:func:`formcheck.pipeline.analyze_clip`);
+    with ``keep_track`` also return its poses for replays."""
     from formcheck.pipeline import analyze_clip
 
-    return analyze_clip(clip, cfg, include_frames=True).report
+    poses: list = []
+    hook = (lambda frame, pose, analyzer, events: poses.append((frame.t_s, pose))) if keep_track else None
+    res = analyze_clip(clip, cfg, on_frame=hook, include_frames=True)
+    return res.report, (PoseTrack(poses, res.info, cfg.pose.max_fps) if keep_track else None)
 
 
 # --------------------------------------------------------------------------- CLI
@@ -523,7 +556,8 @@ def add_parser(sub) -> None:
                "  formcheck eval ../shared/synthetic --json eval.json\n"
                "  formcheck eval sample_videos --min-exact-count 1 --max-angle-mae 5 \\\n"
                "      --min-fault-f1 1 --fault-ids hyperextension,jerky_lift\n"
-               "  formcheck eval clips/ --set faults.max_extension_deg=12   (try a threshold)",
+               "  formcheck eval clips/ --set faults.max_extension_deg=12   (try a threshold)\n"
+               "  formcheck eval clips/ --sweep faults.min_lifting_s=0.5,0.6,0.7 --fault-ids jerky_lift",
     )
     p.add_argument("paths", nargs="+", metavar="PATH",
                    help="label files (.json), clips (label = same name .json) or folders")
@@ -539,9 +573,74 @@ def add_parser(sub) -> None:
     p.add_argument("--max-angle-mae", type=float, metavar="DEG", help="gate: mean extension-angle MAE <= DEG")
     p.add_argument("--min-fault-f1", type=float, metavar="F", help="gate: F1 of each fault id in --fault-ids >= F")
     p.add_argument("--fault-ids", metavar="ID,...", help="fault ids for --min-fault-f1 (default: every labelled id)")
+    p.add_argument("--sweep", metavar="SECTION.KEY=V1,V2,...",
+                   help="try several values of one setting: one line of totals per value (poses are "
+                        "computed once and replayed, so each extra value costs seconds)")
     p.add_argument("--landmarks", metavar="DIR", help=argparse.SUPPRESS)  # dev: replay DIR/<name>.npz
     p.add_argument("--quiet", "-q", action="store_true", help="print only the totals and missed gates")
     p.set_defaults(func=run)
+
+
+def _sweep_values(spec: str) -> tuple[str, list]:
+    """``section.key=v1,v2,...`` -> (``section.key``, [v1, v2, ...]) with TOML-parsed values."""
+    key, sep, vals = spec.partition("=")
+    if not sep or "." not in key or not vals:
+        raise FormcheckError(f"--sweep {spec!r}: expected section.key=v1,v2,..., e.g. faults.max_extension_deg=8,10,12")
+    return key.strip(), [_parse_set([f"{key}={v}"])[key.split(".")[0]][key.split(".", 1)[1]]
+                         for v in vals.split(",") if v.strip()]
+
+
+def score_all(items, cfg, args, tracks: dict[str, PoseTrack] | None = None, log_progress: bool = True) -> list[dict]:
+    """Score every (label, clip) of ``items`` under ``cfg``; ``tracks`` caches poses by clip name."""
+    clips: list[dict[str, Any]] = []
+    for k, (label, clip) in enumerate(items, 1):
+        truth = load_truth(label)
+        name = label.stem
+        tc = time.perf_counter()
+        if args.reports:
+            rp = Path(args.reports) / f"{name}.json"
+            if not rp.is_file():
+                raise SourceError(f"--reports: no report {rp}. Analyse the clip first "
+                                  f"(formcheck analyze CLIP --json {rp}) or drop --reports.")
+            report = json.loads(rp.read_text(encoding="utf-8"))
+        elif tracks is not None and name in tracks:
+            report = report_from_track(tracks[name], cfg)
+        elif args.landmarks:
+            npz = Path(args.landmarks) / f"{name}.npz"
+            if not npz.is_file():
+                raise SourceError(f"--landmarks: no landmark cache {npz}.")
+            track = track_from_landmarks(npz, cfg, str(clip or label))
+            if tracks is not None:
+                tracks[name] = track
+            report = report_from_track(track, cfg)
+        else:
+            if clip is None:
+                raise SourceError(f"{label}: no clip of the same name next to it (.mp4, .mov, ...); "
+                                  "pass --reports DIR to score existing reports.")
+            if log_progress and not args.quiet:
+                print(f"[{k}/{len(items)}] analysing {clip.name} ...", file=sys.stderr, flush=True)
+            report, track = report_from_video(clip, cfg, keep_track=tracks is not None)
+            if tracks is not None and track is not None:
+                tracks[name] = track
+        if args.save_reports:
+            from formcheck.report import write_json
+
+            write_json(report, Path(args.save_reports) / f"{name}.json")
+        sc = score_clip(report, truth)
+        sc["name"] = name
+        sc["seconds"] = round(time.perf_counter() - tc, 2)
+        clips.append(sc)
+    return clips
+
+
+def sweep_line(value: Any, tot: dict[str, Any], fault_ids: Sequence[str] | None) -> str:
+    """One line of a sweep: count, angle and per-fault F1 figures."""
+    ids = list(fault_ids) if fault_ids else sorted(tot["faults"])
+    f1s = " ".join(f"{fid}={_fmt(tot['faults'].get(fid, {}).get('f1'), '.2f')}" for fid in ids)
+    m = tot["faults_micro"]
+    return (f"{str(value):>10}  exact {_fmt(tot['exact_count'], '.0%'):>4}  |err| {_fmt(tot['count_mae'], '.2f')}  "
+            f"MAE {_fmt(tot['angle_mae'], '.2f')}°  F1 micro {_fmt(m['f1'], '.2f')} (FP {m['fp']}, FN {m['fn']})  "
+            f"clean flagged {tot['clean_reps']['flagged']}/{tot['clean_reps']['reps']}  {f1s}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -559,38 +658,34 @@ def run(args: argparse.Namespace) -> int:
         if bad:
             raise FormcheckError(f"--fault-ids: unknown id {', '.join(bad)}: expected some of {', '.join(FAULT_IDS)}")
     items = collect(args.paths)
-    clips: list[dict[str, Any]] = []
     t0 = time.perf_counter()
-    for k, (label, clip) in enumerate(items, 1):
-        truth = load_truth(label)
-        name = label.stem
-        tc = time.perf_counter()
-        if args.reports:
-            rp = Path(args.reports) / f"{name}.json"
-            if not rp.is_file():
-                raise SourceError(f"--reports: no report {rp}. Analyse the clip first "
-                                  f"(formcheck analyze CLIP --json {rp}) or drop --reports.")
-            report = json.loads(rp.read_text(encoding="utf-8"))
-        elif args.landmarks:
-            npz = Path(args.landmarks) / f"{name}.npz"
-            if not npz.is_file():
-                raise SourceError(f"--landmarks: no landmark cache {npz}.")
-            report = report_from_landmarks(npz, cfg, str(clip or label))
-        else:
-            if clip is None:
-                raise SourceError(f"{label}: no clip of the same name next to it (.mp4, .mov, ...); "
-                                  "pass --reports DIR to score existing reports.")
-            if not args.quiet:
-                print(f"[{k}/{len(items)}] analysing {clip.name} ...", file=sys.stderr, flush=True)
-            report = report_from_video(clip, cfg)
-        if args.save_reports:
-            from formcheck.report import write_json
 
-            write_json(report, Path(args.save_reports) / f"{name}.json")
-        sc = score_clip(report, truth)
-        sc["name"] = name
-        sc["seconds"] = round(time.perf_counter() - tc, 2)
-        clips.append(sc)
+    if args.sweep:
+        if args.reports:
+            raise FormcheckError("--sweep re-analyses the clips under each value; it cannot use --reports.")
+        key, values = _sweep_values(args.sweep)
+        sect, name = key.split(".", 1)
+        if sect == "pose" and not (args.reports or args.landmarks):
+            log.info("sweeping a pose setting: every value re-runs the model")
+        tracks: dict[str, PoseTrack] | None = None if sect == "pose" and not args.landmarks else {}
+        print(f"sweep {key} over {len(items)} clips (each line: the totals under that value)")
+        rows = []
+        for v in values:
+            c = merge(cfg, {sect: {name: v}}, origin="--sweep")
+            clips = score_all(items, c, args, tracks, log_progress=v == values[0])
+            tot = totals(clips)
+            missed = check_gates(tot, args.min_exact_count, args.max_angle_mae, args.min_fault_f1, fault_ids)
+            print(sweep_line(v, tot, fault_ids) + ("  gates missed" if missed else ""), flush=True)
+            rows.append({"value": v, "totals": public(tot), "gates_missed": missed, "clips": public(clips)})
+        if args.json:
+            from formcheck.report import atomic_write
+
+            atomic_write(args.json, json.dumps({"schema": EVAL_SCHEMA, "sweep": key, "rows": rows,
+                                                "seconds": round(time.perf_counter() - t0, 2)},
+                                               indent=1, allow_nan=False) + "\n")
+        return 0
+
+    clips = score_all(items, cfg, args)
     tot = totals(clips)
     missed = check_gates(tot, args.min_exact_count, args.max_angle_mae, args.min_fault_f1, fault_ids)
     text = format_table(clips, tot)

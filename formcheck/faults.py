@@ -32,6 +32,7 @@ class RepContext:
     neck_extension_deg: float  # head tipped back from the starting carriage, deg
     neck_extension_t: float
     bottom_deg: float  # the rep counter's BOTTOM zone, deg of flexion
+    closed: bool = True  # False: the set ended during the rep's last phase (hold not timed)
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,7 @@ def _fast_descent(c: RepContext, cfg: FaultConfig):
 )
 def _no_top_pause(c: RepContext, cfg: FaultConfig):
     m = c.metrics
-    if c.counted and m.top_hold_s < cfg.min_top_hold_s:
+    if c.counted and c.closed and m.top_hold_s < cfg.min_top_hold_s:
         return m.top_hold_s, cfg.min_top_hold_s, "s", m.t_top
     return None
 

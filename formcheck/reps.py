@@ -44,6 +44,7 @@ class Segment:
     lowering: tuple[int, int]
     lifting: tuple[int, int]
     top: tuple[int, int]
+    closed: bool = True  # False when the set ended before the rep's last phase did
 
 
 class RepStateMachine:
@@ -178,21 +179,21 @@ class RepStateMachine:
         self.phase = Phase.BOTTOM
         self._bottom_min, self._bottom_min_i = e, i
 
-    def _finalise_top_start(self, i_end: int) -> list[tuple]:
+    def _finalise_top_start(self, i_end: int, closed: bool = True) -> list[tuple]:
         p = self._pending
         if p is None or p["order"] != "top":
             return []
         self._pending = None
         seg = Segment("counted", "top", (p["lowering_from"], p["bottom_i"]),
-                      (p["bottom_i"], i_end), (p["top_since"], i_end))
+                      (p["bottom_i"], i_end), (p["top_since"], i_end), closed)
         self.min_seen_i = max(0, self._top_since_i)
         return [("segment", seg)]
 
-    def _finalise_bottom_start(self, bottom_i: int, i_end: int) -> list[tuple]:
+    def _finalise_bottom_start(self, bottom_i: int, i_end: int, closed: bool = True) -> list[tuple]:
         p = self._pending
         self._pending = None
         seg = Segment("counted", "bottom", (p["top_since"], bottom_i),
-                      (p["bottom_i"], p["top_since"]), (p["top_since"], bottom_i))
+                      (p["bottom_i"], p["top_since"]), (p["top_since"], bottom_i), closed)
         self.min_seen_i = bottom_i
         return [("segment", seg)]
 
@@ -202,9 +203,9 @@ class RepStateMachine:
         if p is None:
             return []
         if p["order"] == "top":
-            return self._finalise_top_start(i_last)
+            return self._finalise_top_start(i_last, closed=False)
         bottom_i = self._bottom_min_i if self.phase is Phase.BOTTOM else i_last
-        return self._finalise_bottom_start(bottom_i, i_last)
+        return self._finalise_bottom_start(bottom_i, i_last, closed=self.phase is Phase.BOTTOM)
 
 
 @dataclass(frozen=True)

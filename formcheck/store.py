@@ -275,6 +275,16 @@ class ResultStore:
                 "updated_at = ? WHERE id = ?", (athlete, date, time.time(), clip_id),
             )
 
+    def delete(self, content_hash: str, config_hash: str) -> bool:
+        """Remove one clip row and its reps (e.g. a stale 'file missing' error). True if found."""
+        with self.transaction() as c:
+            row = c.execute("SELECT id FROM clips WHERE content_hash = ? AND config_hash = ?",
+                            (content_hash, config_hash)).fetchone()
+            if row is not None:
+                c.execute("DELETE FROM reps WHERE clip_id = ?", (row[0],))
+                c.execute("DELETE FROM clips WHERE id = ?", (row[0],))
+        return row is not None
+
     # -- reading ----------------------------------------------------------------------------
     def lookup(self, content_hash: str, config_hash: str) -> sqlite3.Row | None:
         """The stored row for this clip content and configuration, or None."""

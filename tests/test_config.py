@@ -1,0 +1,68 @@
+"""Fast tier: configuration defaults, TOML overrides and validation messages."""
+
+from __future__ import annotations
+
+import pytest
+
+from formcheck.config import Config, ConfigError, default_toml, load_config, merge
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # pragma: no cover
+    import tomli as tomllib
+
+
+def test_defaults_are_valid_and_documented():
+    cfg = load_config()
+    assert cfg.faults.max_extension_deg == 10.0
+    text = default_toml()
+    data = tomllib.loads(text)
+    assert merge(Config(), data).to_dict() == cfg.to_dict()  # the printed file round-trips
+    assert "# hyperextension: peak e past neutral above this (deg)" in text
+
+
+def test_toml_file_overrides_defaults(tmp_path):
+    p = tmp_path / "fc.toml"
+    p.write_text("[faults]\nmax_extension_deg = 12\n[kinematics]\nprofile = 'prone'\n")
+    cfg = load_config(p)
+    assert cfg.faults.max_extension_deg == 12.0 and isinstance(cfg.faults.max_extension_deg, float)
+    assert cfg.kinematics.profile == "prone"
+    # Overrides from the command line win over the file; defaults are never mutated.
+    cfg2 = load_config(p, {"faults": {"max_extension_deg": 15.0}})
+    assert cfg2.faults.max_extension_deg == 15.0
+    assert Config().faults.max_extension_deg == 10.0
+
+
+@pytest.mark.parametrize("data,message", [
+    ({"faults": {"max_extension_deg": -1}}, "faults.max_extension_deg: expected a value >= 0.0, got -1"),
+    ({"faults": {"max_extension_deg": "ten"}}, "faults.max_extension_deg: expected a number, got 'ten'"),
+    ({"faults": {"max_extention_deg": 5}}, "unknown key faults.max_extention_deg: expected one of"),
+    ({"fault": {}}, "unknown section [fault]: expected one of"),
+    ({"kinematics": {"profile": "standing"}}, "kinematics.profile: expected one of auto, seated, prone, got 'standing'"),
+    ({"reps": {"top_deg": 40, "bottom_deg": 30}}, "reps.top_deg must be smaller than reps.bottom_deg"),
+    ({"pose": {"max_side_px": 1.5}}, "pose.max_side_px: expected an integer, got 1.5"),
+    ({"faults": {"disabled": "hyperextension"}}, "faults.disabled: expected a list, got 'hyperextension'"),
+    ({"faults": {"disabled": [1]}}, "faults.disabled: expected a list of strings"),
+    ({"live": {"cue_cooldown_s": True}}, "live.cue_cooldown_s: expected a number, got True"),
+])
+def test_invalid_values_are_rejected_with_expected_and_got(data, message):
+    with pytest.raises(ConfigError) as e:
+        merge(Config(), data)
+    assert message in str(e.value)
+
+
+def test_bad_toml_and_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="Config file not found"):
+        load_config(tmp_path / "nope.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[faults\nmax = ")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(bad)
+
+
+def test_digest_changes_with_analysis_settings_only():
+    a = Config()
+    b = merge(a, {"faults": {"max_extension_deg": 11.0}})
+    c = merge(a, {"live": {"cue_cooldown_s": 9.0}})
+    assert a.digest() != b.digest()
+    assert a.digest() == c.digest()

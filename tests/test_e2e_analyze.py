@@ -1,0 +1,115 @@
+"""End-to-end tier: the real pose model on every bundled sample clip, against its labels.
+
+Tolerances: rep count exact; fault ids per rep exact for the scripted faults; extension-angle
+mean absolute error against the per-frame labels at most 5 degrees per clip.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import SAMPLES, SHARED
+
+from formcheck.config import load_config
+from formcheck.pipeline import analyze_clip
+
+pytestmark = pytest.mark.e2e
+CLIPS = sorted(SAMPLES.glob("*.mp4"))
+MAX_ANGLE_MAE_DEG = 5.0
+
+
+def test_there_are_sample_clips_of_both_profiles():
+    profiles = {json.loads(c.with_suffix(".json").read_text())["profile"] for c in CLIPS}
+    assert len(CLIPS) >= 3 and profiles == {"seated", "prone"}
+
+
+@pytest.fixture(scope="module")
+def analyses():
+    cfg = load_config()
+    return {c.stem: analyze_clip(c, cfg) for c in CLIPS}
+
+
+@pytest.mark.parametrize("clip", CLIPS, ids=lambda c: c.stem)
+def test_sample_clip_matches_its_labels(clip, analyses):
+    label = json.loads(clip.with_suffix(".json").read_text())
+    a = analyses[clip.stem]
+    report = a.report
+    assert report["schema"] == "formcheck.report/1"
+    assert report["profile"] == label["profile"]
+    assert report["facing"] == label["facing"]
+    assert report["summary"]["rep_count"] == label["expected_rep_count"]
+    found = [(r["counted"], sorted(f["id"] for f in r["faults"])) for r in report["reps"]]
+    expected = [(r["counted"], sorted(r["faults"])) for r in label["reps"]]
+    assert found == expected
+    # Per-frame extension angle against the label, interpolated at the report's frame times.
+    fr = report["frames"]
+    t = np.array(fr["t_s"], dtype=float)
+    e = np.array([np.nan if v is None else v for v in fr["extension_deg"]], dtype=float)
+    truth = np.interp(t, label["frames"]["t_s"], label["frames"]["extension_deg"])
+    ok = np.isfinite(e)
+    assert ok.mean() > 0.9
+    mae = float(np.mean(np.abs(e[ok] - truth[ok])))
+    assert mae <= MAX_ANGLE_MAE_DEG, f"angle MAE {mae:.2f} deg"
+    # Rep timing: each found rep overlaps its labelled rep, bottoms within 0.5 s.
+    for r, lr in zip(report["reps"], label["reps"]):
+        assert abs(r["t_bottom"] - lr["t_bottom"]) < 0.5
+        assert r["depth_deg"] == pytest.approx(lr["depth_deg"], abs=8)
+
+
+def test_report_contract_keys(analyses):
+    rep = next(iter(analyses.values())).report
+    for key in ("schema", "clip", "profile", "summary", "reps", "frames"):
+        assert key in rep
+    assert set(rep["clip"]) >= {"path", "fps", "n_frames", "duration_s", "width", "height"}
+    assert set(rep["summary"]) >= {"rep_count", "partial_reps", "faults", "score"}
+    assert set(rep["summary"]["faults"]) == {
+        "hyperextension", "jerky_lift", "fast_descent", "no_top_pause", "partial_range",
+        "excessive_depth", "hip_shift", "neck_crank"}
+    r0 = rep["reps"][0]
+    assert set(r0) >= {"index", "t_start", "t_bottom", "t_end", "depth_deg", "peak_extension_deg",
+                       "lowering_s", "lifting_s", "top_hold_s", "peak_lift_velocity_dps",
+                       "counted", "faults"}
+    n = len(rep["frames"]["t_s"])
+    assert n == rep["clip"]["n_frames"]
+    assert all(len(rep["frames"][k]) == n for k in ("extension_deg", "hip_angle_deg", "visible"))
+    json.dumps(rep, allow_nan=False)
+
+
+def test_cli_with_no_arguments_analyses_the_bundled_sample(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "formcheck"], capture_output=True, text=True,
+                         cwd=tmp_path, timeout=300)
+    assert out.returncode == 0, out.stderr
+    first = sorted(SAMPLES.glob("*.mp4"))[0]
+    label = json.loads(first.with_suffix(".json").read_text())
+    assert f"Reps: {label['expected_rep_count']}" in out.stdout
+    assert "That was the bundled sample" in out.stdout
+    assert "Traceback" not in out.stderr
+
+
+def test_cli_writes_json_and_csv(tmp_path):
+    clip = CLIPS[0]
+    j, c = tmp_path / "r.json", tmp_path / "reps.csv"
+    out = subprocess.run([sys.executable, "-m", "formcheck", "analyze", str(clip), "--json", str(j),
+                          "--csv", str(c), "-q"], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    rep = json.loads(j.read_text())
+    rows = c.read_text().strip().splitlines()
+    assert len(rows) == 1 + len(rep["reps"])
+    assert rows[0].startswith("index,counted,t_start")
+
+
+REAL = SHARED / "real"
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason="internal real footage (../shared/real) not present")
+@pytest.mark.parametrize("clip", sorted(REAL.glob("*.mp4")) if REAL.is_dir() else [],
+                         ids=lambda c: c.stem)
+def test_real_footage_rep_counts(clip):
+    label = json.loads(clip.with_suffix(".json").read_text())
+    cfg = load_config(overrides={"kinematics": {"profile": label["profile"]}})
+    a = analyze_clip(clip, cfg, include_frames=False)
+    assert a.result.rep_count == label["expected_rep_count"]

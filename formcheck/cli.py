@@ -195,9 +195,10 @@ def error_log_path() -> Path:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
-    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version") and not any(
-        a in ("-h", "--help", "--version") for a in argv
-    ):
+    commands = set(parser._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
+    words = [a for a in argv if not a.startswith("-")]
+    if not any(a in ("-h", "--help", "--version") for a in argv) and (not words or words[0] not in commands):
+        # `formcheck`, `formcheck clip.mp4`, `formcheck -q`: analyse (the bundled sample by default)
         argv = ["analyze", *argv]
     args = parser.parse_args(argv)
     logging.basicConfig(

@@ -91,6 +91,7 @@ class PoseEstimator:
             raise ModelError(f"MediaPipe could not load the pose model {self.model_path}: {e}") from e
         self._last_ms = 0
         self._offset_ms = 0
+        self._quiet_frames = 2
 
     def new_stream(self) -> None:
         """Start an unrelated stream (next clip of a batch) on the same loaded model.
@@ -127,7 +128,12 @@ class PoseEstimator:
             raise RuntimeError("PoseEstimator.detect() called after close()")
         h, w = image_bgr.shape[:2]
         ms = max(self._offset_ms + int(round(t_s * 1000.0)), self._last_ms + 1)
-        result = self._detect_ms(image_bgr, ms)
+        if self._quiet_frames > 0:  # the first real frames log native warnings once
+            self._quiet_frames -= 1
+            with _quiet_native_stderr():
+                result = self._detect_ms(image_bgr, ms)
+        else:
+            result = self._detect_ms(image_bgr, ms)
         if not result.pose_landmarks:
             return None
         lms = result.pose_landmarks[0]

@@ -31,6 +31,10 @@ LANDMARK_OFFSET_DEG = {K.SEATED: -3.5, K.PRONE: -2.0}
 MSG_NO_PERSON = "No one in view — step into the frame, side-on to the camera."
 MSG_STEP_BACK = "Step back so hips and knees are in view."
 MSG_SIDE_ON = "Turn side-on to the camera."
+MSG_NO_REPS = (
+    "No rep found: the trunk never went from the top to the bottom zone and back "
+    "(is the clip a whole set, and the profile right?)."
+)
 
 
 @dataclass(frozen=True)
@@ -210,6 +214,8 @@ class Analyzer:
         del events
         if self.view is None and self.frames_with_pose == 0:
             self._warn_once(MSG_NO_PERSON)
+        elif self.view is not None and not self.view.frontal and not self.reps:
+            self._warn_once(MSG_NO_REPS)
         for tp, _ in self._pending_bodies:  # a view never decided: keep the frames' times
             self._series_append(tp, math.nan, math.nan, math.nan, 0.0)
         self._pending_bodies.clear()

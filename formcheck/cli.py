@@ -15,7 +15,7 @@ from pathlib import Path
 
 from formcheck import __version__
 from formcheck.config import PROFILES, default_toml, load_config
-from formcheck.errors import FormcheckError
+from formcheck.errors import AnalysisError, FormcheckError
 
 log = logging.getLogger("formcheck")
 
@@ -117,24 +117,17 @@ def run_analyze(args: argparse.Namespace) -> int:
         hooks.append(annot.on_frame)
     bar = None
 
-    def progress(frame):
+    def progress(frame, info) -> None:
         nonlocal bar
         if bar is None:
-            from formcheck.sources import VideoSource  # noqa: F401
-            bar = Progress(total_frames[0], label=f"analysing {clip.name}", unit=" frames",
-                           enabled=None if not args.quiet else False)
+            if info.duration_s <= 5 or args.quiet:
+                return
+            bar = Progress(info.n_frames, label=f"analysing {clip.name}", unit=" frames")
         bar.set(frame.index + 1)
 
-    import cv2
-
-    cap = cv2.VideoCapture(str(clip))
-    total_frames = [int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)]
-    duration = total_frames[0] / (cap.get(cv2.CAP_PROP_FPS) or 30.0)
-    cap.release()
     on_frame = (lambda *a: [h(*a) for h in hooks]) if hooks else None
     try:
-        res = analyze_clip(clip, cfg, on_frame=on_frame,
-                           progress=progress if duration > 3 else None)
+        res = analyze_clip(clip, cfg, on_frame=on_frame, progress=progress)
     finally:
         if bar is not None:
             bar.close()
@@ -151,6 +144,12 @@ def run_analyze(args: argparse.Namespace) -> int:
         write_html_report(report, args.html, video=args.annotate)
     if not args.quiet:
         print(format_summary(report))
+    if res.result.frames_with_pose == 0:
+        raise AnalysisError(
+            f"No person was found in {clip.name}. Film the whole body side-on, in good light"
+            + ("; the report was written anyway." if args.json else ".")
+        )
+    if not args.quiet:
         written = [x for x in (args.json, args.csv, args.annotate, args.html) if x]
         if written:
             print("\nwrote: " + ", ".join(written))

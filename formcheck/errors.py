@@ -23,3 +23,7 @@ class AnalysisError(FormcheckError):
     """The clip was read but could not be analysed (no person, wrong view...)."""
 
     exit_code = 3
+
+
+class OutputError(FormcheckError):
+    """An output file or folder that cannot be written (permission, full disk...)."""

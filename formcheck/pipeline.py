@@ -49,10 +49,12 @@ def analyze_frames(
 
 def analyze_clip(
     path: str | os.PathLike, config: Config, estimator: PoseEstimator | None = None,
-    on_frame: FrameHook | None = None, progress: Callable[[Frame], None] | None = None,
+    on_frame: FrameHook | None = None, progress: Callable[[Frame, ClipInfo], None] | None = None,
     include_frames: bool = True, require_reps: bool = False,
 ) -> ClipAnalysis:
     """Analyse one clip. Pass ``estimator`` to reuse a loaded model across clips (batch).
+
+    ``progress(frame, clip_info)`` is called after each analysed frame.
 
     Raises :class:`SourceError` for unreadable files and, with ``require_reps``,
     :class:`AnalysisError` when no person or no usable side view was found.
@@ -65,8 +67,14 @@ def analyze_clip(
     try:
         with VideoSource(path, config.pose.max_side_px, config.pose.max_fps) as src:
             analyzer = Analyzer(config)
-            events = analyze_frames(src, estimator, analyzer, on_frame, progress)
+            tick = (lambda fr: progress(fr, src.info)) if progress is not None else None
+            events = analyze_frames(src, estimator, analyzer, on_frame, tick)
             info = src.info
+            if src.truncated:
+                analyzer.warnings.append(
+                    f"Only {src.frames_read} of {info.n_frames} frames could be read: the file "
+                    "looks truncated; results cover the part that was read."
+                )
     finally:
         if own:
             estimator.close()

@@ -6,6 +6,7 @@ The keys listed in the report contract (issue #2) are stable; other keys may be 
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import math
@@ -18,6 +19,7 @@ import numpy as np
 
 from formcheck import __version__
 from formcheck.analysis import SetResult
+from formcheck.errors import OutputError
 from formcheck.faults import FAULT_IDS
 from formcheck.sources import ClipInfo
 
@@ -94,16 +96,29 @@ def reps_csv(report: dict[str, Any]) -> str:
 
 
 def atomic_write(path: str | os.PathLike, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file and a rename (no half-written files)."""
+    """Write ``text`` to ``path`` through a temporary file and a rename (no half-written files).
+
+    Raises :class:`OutputError` with the reason (permission, full disk, a folder in the way).
+    """
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".part")
+    tmp = None
     try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        if p.is_dir():
+            raise IsADirectoryError(21, "is a folder", str(p))
+        fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".part")
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
         os.replace(tmp, p)
+    except OSError as e:
+        reason = {
+            errno.EACCES: "permission denied", errno.EROFS: "the folder is read-only",
+            errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exceeded",
+            errno.EISDIR: "a folder has that name",
+        }.get(e.errno, e.strerror or str(e))
+        raise OutputError(f"Cannot write {p}: {reason}. Choose another output path.") from e
     finally:
-        if os.path.exists(tmp):
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
     return p
 

@@ -20,6 +20,8 @@ from formcheck.errors import SourceError
 
 log = logging.getLogger(__name__)
 
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".heic"}
+AUDIO_SUFFIXES = {".mp3", ".wav", ".m4a", ".aac", ".flac", ".ogg", ".opus"}
 VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv"}
 
 
@@ -59,6 +61,10 @@ def check_video_path(path: str | os.PathLike) -> Path:
         raise SourceError(f"{p} is empty (0 bytes). Was the copy or download interrupted?")
     if not os.access(p, os.R_OK):
         raise SourceError(f"{p} cannot be read: permission denied.")
+    if p.suffix.lower() in IMAGE_SUFFIXES:
+        raise SourceError(f"{p} is a still image; formcheck needs a video of the set (MP4, MOV, WebM...).")
+    if p.suffix.lower() in AUDIO_SUFFIXES:
+        raise SourceError(f"{p} is an audio file; formcheck needs a video of the set (MP4, MOV, WebM...).")
     return p
 
 
@@ -84,6 +90,8 @@ class VideoSource:
         self.max_side_px = max_side_px
         self.max_fps = max_fps
         self._cap: cv2.VideoCapture | None = None
+        self.frames_read = 0
+        self.truncated = False
         self.info = self._open()
 
     def _open(self) -> ClipInfo:
@@ -108,6 +116,9 @@ class VideoSource:
         if w <= 0 or h <= 0:
             cap.release()
             raise SourceError(f"{self.path} has no video stream (audio only?). Pass a video clip.")
+        if 0 < n <= 1:
+            cap.release()
+            raise SourceError(f"{self.path} holds a single frame (a still image?); formcheck needs a video of the set.")
         if rot in (90, 270):
             w, h = h, w
         self._cap = cap
@@ -165,4 +176,13 @@ class VideoSource:
             raise SourceError(
                 f"{self.path}: no frame could be decoded. The file may be truncated or corrupt; "
                 "re-export it as H.264 MP4."
+            )
+        self.frames_read = index
+        expected = self.info.n_frames
+        if expected > 30 and index < 0.9 * expected:
+            self.truncated = True
+            log.warning(
+                "%s: only %d of the %d frames the file announces could be read; it may be "
+                "truncated (still downloading or copied partly). Results cover the part read.",
+                self.path, index, expected,
             )

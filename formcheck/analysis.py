@@ -41,8 +41,9 @@ MSG_NO_REPS = (
 class Event:
     """Something a front end may show or log.
 
-    kinds: ``view`` (set-up guidance), ``armed``, ``rep_counted``, ``rep`` (a finalised rep with
-    its faults), ``partial``, ``fault``, ``cue``, ``tracking_lost``.
+    kinds: ``view`` (set-up guidance), ``view_ok``, ``armed``, ``rep_counted``, ``rep`` (a
+    finalised rep with its faults), ``partial``, ``fault`` (message = cue), ``tracking_lost``.
+    Cues for people are rationed from these by :mod:`formcheck.cues`.
     """
 
     kind: str
@@ -156,6 +157,8 @@ class Analyzer:
         self._neck_top: deque[float] = deque(maxlen=900)
         self._ref_hip: np.ndarray | None = None
         self._top_level = 0.0
+        self._neutral_offset = 0.0
+        self.final_events: list[Event] = []
         self._rep_index = 0
         self.reps: list[Rep] = []
         self.warnings: list[str] = []
@@ -210,8 +213,7 @@ class Analyzer:
 
     def finish(self) -> SetResult:
         """Close the set: finalise a rep still waiting for its last phase."""
-        events = self._handle(self.machine.finish(self.buf.next_index - 1))
-        del events
+        self.final_events = self._handle(self.machine.finish(self.buf.next_index - 1))
         if self.view is None and self.frames_with_pose == 0:
             self._warn_once(MSG_NO_PERSON)
         elif self.view is not None and not self.view.frontal and not self.reps:
@@ -231,6 +233,19 @@ class Analyzer:
             reps=list(self.reps), warnings=list(self.warnings), series=series,
             frames_total=self.frames_total, frames_with_pose=self.frames_with_pose,
         )
+
+    def set_neutral_offset(self, deg: float) -> None:
+        """Calibrated neutral (live 'c' key): ``deg`` is subtracted from every following e."""
+        if not math.isfinite(deg) or abs(deg) > 45:
+            raise ValueError(f"neutral offset: expected a finite angle within ±45°, got {deg}")
+        self._neutral_offset = float(deg)
+        self._euro.reset()
+        self._vel_lp.reset()
+        self._prev = None
+
+    @property
+    def neutral_offset(self) -> float:
+        return self._neutral_offset
 
     def reset_set(self) -> None:
         """Start a new set (live 'r' key): keep the view decision, clear reps and filters."""
@@ -299,14 +314,14 @@ class Analyzer:
             return self._warn(t, MSG_SIDE_ON)
         self.view = vf
         log.info("view: profile=%s facing=%s shoulder ratio %.2f", vf.profile, vf.facing, vf.shoulder_ratio)
-        return [Event("armed" if False else "view_ok", t, f"{vf.profile} profile, facing {vf.facing}",
+        return [Event("view_ok", t, f"{vf.profile} profile, facing {vf.facing}",
                       {"profile": vf.profile, "facing": vf.facing})]
 
     def _process(self, t: float, b: K.Body) -> list[Event]:
         vf = self.view
         assert vf is not None
         e_raw = float(K.extension_deg(vf.profile, vf.front_sign, b.shoulder, b.hip, b.knee))
-        e_raw += LANDMARK_OFFSET_DEG[vf.profile]
+        e_raw += LANDMARK_OFFSET_DEG[vf.profile] - self._neutral_offset
         theta = float(K.hip_angle_deg(b.shoulder, b.hip, b.knee))
         if self._prev is not None and t <= self._prev[0]:
             return []

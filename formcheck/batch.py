@@ -317,7 +317,9 @@ def run_local(jobs: list[ClipJob], workers: int, stop: StopFlag, task: TaskFn = 
     pool = make_pool()
     try:
         while inflight or (queue and not stop.stop.is_set()):
-            while queue and not stop.stop.is_set() and len(inflight) < 2 * workers:
+            # Keep only `workers` clips submitted (the pool queues one more itself), so that a
+            # stop request leaves little already-dispatched work to wait for.
+            while queue and not stop.stop.is_set() and len(inflight) < workers:
                 job = queue.popleft()
                 inflight[pool.submit(task, str(job.path), job.cfg, job.annotate_to)] = job
             if stop.stop.is_set():  # drop what has not started; let running clips finish
@@ -657,22 +659,43 @@ def run_batch(
     if out_dir is not None:
         write_summary_csv(result.rows, out_dir / "summary.csv")
         if html:
-            _write_index_html(result.rows, out_dir / "index.html")
+            _write_html(result.rows, jobs, out_dir)
     result.seconds = time.perf_counter() - t_start
     return result
 
 
-def _write_index_html(rows: list[dict[str, Any]], path: Path) -> None:
+def _write_html(rows: list[dict[str, Any]], jobs: list[ClipJob], out_dir: Path) -> None:
+    """Per-clip HTML reports and DIR/index.html, if this version has formcheck.html_report."""
     try:
         from formcheck import html_report
     except ModuleNotFoundError:
         html_report = None
-    fn = getattr(html_report, "write_index_html", None)
-    if fn is None:
+    index = getattr(html_report, "write_index_html", None)
+    if index is None:
         log.warning("--html: this version has no formcheck.html_report.write_index_html; "
-                    "skipped %s (the summary is in summary.csv)", path)
+                    "skipped %s (the summary is in summary.csv)", out_dir / "index.html")
         return
-    fn(rows, path)
+    per_clip = getattr(html_report, "write_html_report", None)
+    from formcheck.faults import FAULT_IDS
+
+    page_rows = []
+    for row, job in zip(rows, jobs):
+        r = dict(row)
+        r["rep_count"] = row["reps"] if row["reps"] != "" else None
+        r["partial_reps"] = row["partial_reps"] if row["partial_reps"] != "" else None
+        r["score"] = row["score"] if row["score"] != "" else None
+        r["faults"] = {f: row[f"fault_{f}"] for f in FAULT_IDS if row.get(f"fault_{f}")}
+        if per_clip is not None and row["status"] == "ok" and row.get("report"):
+            page = out_dir / f"{job.name}.html"
+            try:
+                rep = json.loads((out_dir / row["report"]).read_text(encoding="utf-8"))
+                video = out_dir / row["video"] if row.get("video") else None
+                per_clip(rep, page, video=video)
+                r["report_html"] = page.name
+            except Exception as e:  # noqa: BLE001 - one page must not fail the batch
+                log.warning("%s: no HTML report (%s)", job.path, e)
+        page_rows.append(r)
+    index(page_rows, out_dir / "index.html")
 
 
 # --------------------------------------------------------------------------------------------
@@ -783,7 +806,7 @@ def run(args: argparse.Namespace) -> int:
           + (f", {pending} not done" if pending else "")
           + f" ({res.analysed} analysed, {res.skipped} already scored) in {res.seconds:.1f} s")
     print(f"results: {db}" + (f", {Path(args.out) / 'summary.csv'}" if args.out else ""))
-    if res.interrupted:
+    if res.interrupted and pending:
         print(f"formcheck: stopped ({res.interrupted}). Finished clips are saved. Resume with:\n"
               f"  {_resume_command(args, db)}", file=sys.stderr)
         return 130

@@ -27,3 +27,7 @@ class AnalysisError(FormcheckError):
 
 class OutputError(FormcheckError):
     """An output file or folder that cannot be written (permission, full disk...)."""
+
+
+class VideoWriteError(OutputError):
+    """The annotated video cannot be written (codec, folder, disk)."""

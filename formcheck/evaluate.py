@@ -36,7 +36,6 @@ TRUTH_SCHEMA = "formcheck.truth/1"
 EVAL_SCHEMA = "formcheck.eval/1"
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm")
 
-# Fault ids (kept in sync with formcheck.faults.FAULT_IDS, imported lazily there).
 MIN_IOU = 0.2
 """Found and labelled reps match when their [t_start, t_end] intervals overlap by at least this
 intersection-over-union (plus a preference for the same kind: counted vs partial)."""
@@ -526,7 +525,7 @@ def report_from_video(clip: Path, cfg, keep_track: bool = False) -> tuple[dict[s
 # --------------------------------------------------------------------------- CLI
 def _parse_set(items: Sequence[str]) -> dict[str, dict]:
     """``section.key=value`` overrides (value parsed as TOML, else a string)."""
-    import tomllib
+    from formcheck.config import tomllib  # tomllib, or tomli on Python 3.10
 
     over: dict[str, dict] = {}
     for it in items:

@@ -131,14 +131,20 @@ table{{border-collapse:collapse}}td,th{{border-bottom:1px solid #ddd;padding:4px
 """
 
 
-def write_history(rows: list[dict[str, Any]], path: str | os.PathLike, title: str) -> Path:
+def write_history(rows: list[dict[str, Any]], path: str | os.PathLike, title: str,
+                  athlete: str | None = None) -> Path:
+    """``formcheck.html_report.write_history_html`` when available, else :func:`history_html`."""
     try:
         from formcheck import html_report
     except ModuleNotFoundError:
         html_report = None
     fn = getattr(html_report, "write_history_html", None)
     if fn is not None:
-        fn(rows, path)
+        page_rows = [dict(r, rep_count=r["reps"],
+                          path=f"{r['clips']} clip{'s' if r['clips'] != 1 else ''}"
+                               + (f" ({r['athlete']})" if r["athlete"] and not athlete else ""))
+                     for r in rows]
+        fn(page_rows, path, athlete=athlete)
         return Path(path)
     from formcheck.report import atomic_write
 
@@ -168,6 +174,6 @@ def run(args: argparse.Namespace) -> int:
     print(format_table(rows))
     if args.html:
         title = "formcheck history" + (f" — {args.athlete}" if args.athlete else "")
-        write_history(rows, args.html, title)
+        write_history(rows, args.html, title, args.athlete)
         print(f"\nwrote: {args.html}")
     return 0

@@ -85,6 +85,8 @@ def _fmt(v: Any, nd: int = 1, unit: str = "", signed: bool = False) -> str:
     f = _num(v)
     if f is None:
         return "–"
+    if round(f, nd) == 0:
+        f = 0.0  # no "-0"
     return f"{f:+.{nd}f}{unit}" if signed else f"{f:.{nd}f}{unit}"
 
 
@@ -168,6 +170,7 @@ table{border-collapse:collapse;width:100%;font-size:.92rem;font-variant-numeric:
 th,td{padding:6px 8px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
 th{background:var(--card);font-weight:600;white-space:nowrap}
 td.n,th.n{text-align:right}
+td.date{white-space:nowrap}
 tr.partial td{color:var(--muted);font-style:italic}
 tr[data-t]{cursor:pointer}
 tr[data-t]:hover td{background:var(--card)}
@@ -180,7 +183,8 @@ th.sortable{cursor:pointer;user-select:none}
 th.sortable::after{content:" \\2195";color:var(--muted);font-size:.8em}
 th[aria-sort=ascending]::after{content:" \\25B2"}th[aria-sort=descending]::after{content:" \\25BC"}
 video{display:block;width:100%;max-height:65vh;background:#000;border-radius:10px}
-.err{color:var(--bad);overflow-wrap:anywhere}
+.err{color:var(--bad);overflow-wrap:anywhere;min-width:12em}
+.hint{display:none;color:var(--muted);font-size:.85rem;margin:.3em 0 0}
 a{color:var(--accent)}
 footer{color:var(--muted);font-size:.8rem;margin:2em 0 1em}
 svg text{fill:var(--muted);font:13px system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif}
@@ -191,6 +195,7 @@ svg .curve2{fill:none;stroke:var(--warn);stroke-width:2;stroke-linejoin:round}
 svg .band-top{fill:var(--top);opacity:.12}svg .band-bottom{fill:var(--bottom);opacity:.13}
 svg .rep{fill:var(--rep);opacity:.10}svg .rep-partial{fill:url(#hatch);opacity:.9}
 svg .hatch-line{stroke:var(--partial);stroke-width:2;opacity:.35}
+svg .rep-edge{stroke:var(--rep);stroke-width:1;opacity:.45}
 svg .neutral{stroke:var(--fg);stroke-width:1.3}
 svg .hyper{stroke:var(--hyper);stroke-width:1.3;stroke-dasharray:6 4}
 svg .zone-edge{stroke:var(--muted);stroke-width:1;stroke-dasharray:2 3}
@@ -206,12 +211,13 @@ main{padding:12px}
 svg text{font-size:16px}
 table.reps thead{display:none}
 table.reps,table.reps tbody{display:block}
-table.reps tr{display:block;border:1px solid var(--line);border-radius:10px;margin:0 0 10px;
-padding:6px 10px}
+table.reps tr{display:grid;grid-template-columns:1fr 1fr;column-gap:18px;
+border:1px solid var(--line);border-radius:10px;margin:0 0 10px;padding:6px 10px}
 table.reps td{display:flex;justify-content:space-between;gap:12px;border:0;padding:3px 0;
 text-align:right}
 table.reps td::before{content:attr(data-label);color:var(--muted);text-align:left;font-style:normal}
-table.reps td.faults-cell{display:block;text-align:left}
+table.reps td.faults-cell{display:block;text-align:left;grid-column:1/-1}
+.hint{display:block}
 table.reps td.faults-cell::before{display:block}
 }
 """
@@ -482,6 +488,7 @@ def extension_chart(report: Mapping[str, Any], th: Thresholds) -> str:
         p.add(f'<rect class="{"rep" if counted else "rep-partial"}" x="{x0}" y="{p.top}" '
               f'width="{round(max(x1 - x0, 1.0), 2)}" height="{round(p.bottom - p.top, 2)}">'
               f"<title>{esc(label)}: {a:.1f}–{b:.1f} s</title></rect>")
+        p.add(f'<line class="rep-edge" x1="{x0}" x2="{x0}" y1="{p.top}" y2="{p.bottom}"/>')
         p.add(f'<text class="{"replabel" if counted else "replabel-partial"}" x="{round((x0 + x1) / 2, 2)}" '
               f'y="{p.top + 15}" text-anchor="middle">{esc(r.get("index"))}{"" if counted else "p"}</text>')
     p.hline(-th.top_deg, "zone-edge")
@@ -644,7 +651,9 @@ def render_html_report(report: Mapping[str, Any], video_url: str | None = None,
             '<li><i style="background:var(--bad);border-radius:50%;width:10px"></i>fault (hover or tap for the cue)</li>'
             "</ul>")
         vchart = velocity_chart(report, th)
-        charts = (f'<h2>Trunk angle</h2><div class="chart">{echart}</div>{legend}'
+        charts = (f'<h2>Trunk angle</h2><div class="chart">{echart}</div>'
+                  '<p class="hint">Swipe a chart sideways to see the whole set.</p>'
+                  f'{legend}'
                   + (f'<h2>Angular velocity</h2><div class="chart">{vchart}</div>'
                      '<p class="sub">Positive = lifting. Peaks above the dashed line are thrown, '
                      "not lifted.</p>" if vchart else ""))
@@ -713,6 +722,17 @@ def write_html_report(report: Mapping[str, Any], out_path: str | os.PathLike,
 # --------------------------------------------------------------------------- batch index
 
 
+def _count_td(v: Any) -> str:
+    """A right-aligned, numerically sortable cell for a count (en dash when missing)."""
+    return f'<td class="n" data-sort="{esc(_sort_key(v))}">{esc("–" if v is None else v)}</td>'
+
+
+def _score_td(score: Any) -> str:
+    """A right-aligned, coloured, numerically sortable cell for a 0-100 score."""
+    return (f'<td class="n {_score_class(score)}" data-sort="{esc(_sort_key(score))}">'
+            f"{_fmt(score, 0)}</td>")
+
+
 def _faults_cell(faults: Any) -> tuple[str, str]:
     """(html, sort key) for a faults value: a dict id → count or a preformatted string."""
     if isinstance(faults, Mapping):
@@ -752,10 +772,9 @@ def render_index_html(rows: Sequence[Mapping[str, Any]], title: str = "formcheck
             "<tr>"
             f'<td data-sort="{esc(name)}" title="{esc(path)}">{name_html}</td>'
             f'<td class="{esc(status_cls)}">{esc(status)}</td>'
-            f'<td class="n" data-sort="{esc(_sort_key(row.get("rep_count")))}">{esc(row.get("rep_count") if row.get("rep_count") is not None else "–")}</td>'
-            f'<td class="n" data-sort="{esc(_sort_key(row.get("partial_reps")))}">{esc(row.get("partial_reps") if row.get("partial_reps") is not None else "–")}</td>'
+            f"{_count_td(row.get('rep_count'))}{_count_td(row.get('partial_reps'))}"
             f'<td data-sort="{esc(fkey)}">{fhtml}</td>'
-            f'<td class="n {_score_class(score)}" data-sort="{esc(_sort_key(score))}">{_fmt(score, 0)}</td>'
+            f"{_score_td(score)}"
             f'<td class="err">{esc(row.get("error") or "")}</td>'
             "</tr>")
     mean = f"{sum(scores) / len(scores):.0f}" if scores else "–"
@@ -803,9 +822,10 @@ def history_chart(rows: Sequence[Mapping[str, Any]]) -> str | None:
     pts = [(_parse_date(r.get("date")), i, r) for i, r in enumerate(rows)]
     if not pts:
         return None
+    # oldest first, undated sessions last in the order given (the table's order)
+    pts.sort(key=lambda p: (p[0] is None, p[0] or datetime.min, p[1]))
     dated = all(d is not None for d, _, _ in pts)
     if dated:
-        pts.sort(key=lambda p: p[0])
         t0 = pts[0][0]
         xs = [(d - t0).total_seconds() / 86400.0 for d, _, _ in pts]
     else:
@@ -869,10 +889,10 @@ def render_history_html(rows: Sequence[Mapping[str, Any]], athlete: str | None =
         score = r.get("score")
         trs.append(
             "<tr>"
-            f'<td data-sort="{esc(d.isoformat() if d else "")}">{esc(date_txt)}</td>'
-            f'<td data-sort="{esc(Path(path).name)}" title="{esc(path)}">{esc(Path(path).name or path)}</td>'
-            f'<td class="n" data-sort="{esc(_sort_key(r.get("rep_count")))}">{esc(r.get("rep_count") if r.get("rep_count") is not None else "–")}</td>'
-            f'<td class="n {_score_class(score)}" data-sort="{esc(_sort_key(score))}">{_fmt(score, 0)}</td>'
+            f'<td class="date" data-sort="{esc(d.isoformat() if d else "")}">{esc(date_txt)}</td>'
+            f'<td data-sort="{esc(Path(path).name)}" title="{esc(path)}">'
+            f"{esc(Path(path).name or path)}</td>"
+            f"{_count_td(r.get('rep_count'))}{_score_td(score)}"
             f'<td data-sort="{esc(fkey)}">{fhtml}</td>'
             "</tr>")
     chart = history_chart(rows)

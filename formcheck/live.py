@@ -46,7 +46,7 @@ from formcheck.config import Config
 from formcheck.cues import Cue, CueRationer
 from formcheck.errors import FormcheckError, SourceError
 from formcheck.faults import FAULT_IDS
-from formcheck.pose import _quiet_native_stderr
+from formcheck.native import quiet_native_stderr
 from formcheck.sources import ClipInfo, VideoSource, check_video_path
 
 log = logging.getLogger(__name__)
@@ -133,7 +133,7 @@ class DeviceReader:
     def __init__(self, spec: int | str, max_side_px: int = 1280,
                  clock: Callable[[], float] = time.perf_counter) -> None:
         self.description = f"index {spec}" if isinstance(spec, int) else str(spec)
-        with _quiet_native_stderr():
+        with quiet_native_stderr():
             cap = cv2.VideoCapture(spec)
         if not cap.isOpened():
             cap.release()
@@ -379,8 +379,8 @@ class Speaker:
 class NeutralCalibrator:
     """'c' key: hold neutral still for ``duration_s``; reports the mean e (deg) measured.
 
-    The result is shown and reported; applying it as an offset needs a core change
-    (see the live module's report to the lead).
+    A steady result becomes the analyser's neutral offset (``Analyzer.set_neutral_offset``):
+    from then on e reads 0 where the person held still.
     """
 
     def __init__(self, duration_s: float = 2.0, max_sd_deg: float = 3.0) -> None:
@@ -429,7 +429,7 @@ class Window:
     def __init__(self, title: str = "formcheck live") -> None:
         self.title = title
         if sys.platform.startswith("linux") and not (
-            os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")
+            os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
         ):
             raise FormcheckError(
                 "No display available for the live window (DISPLAY is not set). "
@@ -606,6 +606,11 @@ class LiveSession:
                     self.emit(ev.to_dict())
                 cal = self.calibrator.update(f.t_s, self.analyzer.last_e if pose is not None else None)
                 if cal is not None:
+                    if cal.get("ok"):
+                        # e already has the previous calibration removed: add it back.
+                        offset = self.analyzer.neutral_offset + cal["neutral_e_deg"]
+                        self.analyzer.set_neutral_offset(offset)
+                        cal["applied_offset_deg"] = round(offset, 2)
                     self.emit(cal)
                 notes = [self.calibrator.message] if self.calibrator.message else []
                 state, cue = self.tracker.update(f.t_s, pose, self.analyzer, events, notes)
@@ -628,6 +633,8 @@ class LiveSession:
             ended = ENDED_INTERRUPT
         wall = clock() - t_start
         result = self.analyzer.finish()
+        for ev in self.analyzer.final_events:  # the last rep, finalised when the set ended
+            self.emit(ev.to_dict())
         return LiveResult(result, ended, processed, max(0, src.dropped - dropped_paused), latencies,
                           wall, first_t, last_t, list(self.cues))
 

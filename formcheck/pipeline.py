@@ -81,5 +81,6 @@ def analyze_clip(
     result = analyzer.finish()
     if require_reps and result.frames_with_pose == 0:
         raise AnalysisError(f"{path}: no person was found in any frame. " + "Film the whole body, side-on.")
-    report = build_report(result, info, config.digest(), include_frames)
+    report = build_report(result, info, config.digest(), include_frames,
+                          extra={"config": config.to_dict()})
     return ClipAnalysis(info, result, events, report)

@@ -7,16 +7,15 @@ timestamps) is used for files and for the live loop's latest-frame-wins capture.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
 
 from formcheck.errors import ModelError
 from formcheck.models import resolve_model
+from formcheck.native import quiet_native_stderr
 from formcheck.types import PoseFrame
 
 log = logging.getLogger(__name__)
@@ -24,30 +23,6 @@ log = logging.getLogger(__name__)
 # MediaPipe's C++ side logs to stderr through glog; keep it to errors unless asked.
 os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-
-@contextlib.contextmanager
-def _quiet_native_stderr():
-    """Silence MediaPipe's native (C++) log lines on fd 2 unless debug logging is on."""
-    if log.isEnabledFor(logging.DEBUG) or os.environ.get("FORMCHECK_NATIVE_LOGS") == "1":
-        yield
-        return
-    try:
-        saved = os.dup(2)
-    except OSError:  # no usable stderr
-        yield
-        return
-    try:
-        with open(os.devnull, "w") as devnull:
-            sys.stderr.flush()
-            os.dup2(devnull.fileno(), 2)
-            try:
-                yield
-            finally:
-                sys.stderr.flush()
-                os.dup2(saved, 2)
-    finally:
-        os.close(saved)
 
 
 class PoseEstimator:
@@ -81,7 +56,7 @@ class PoseEstimator:
             min_tracking_confidence=min_tracking_confidence,
         )
         try:
-            with _quiet_native_stderr():
+            with quiet_native_stderr():
                 self._landmarker = vision.PoseLandmarker.create_from_options(opts)
                 # The first inference logs a few native warnings too; run it here, silenced.
                 self._landmarker.detect_for_video(
@@ -130,7 +105,7 @@ class PoseEstimator:
         ms = max(self._offset_ms + int(round(t_s * 1000.0)), self._last_ms + 1)
         if self._quiet_frames > 0:  # the first real frames log native warnings once
             self._quiet_frames -= 1
-            with _quiet_native_stderr():
+            with quiet_native_stderr():
                 result = self._detect_ms(image_bgr, ms)
         else:
             result = self._detect_ms(image_bgr, ms)

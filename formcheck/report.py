@@ -110,6 +110,9 @@ def atomic_write(path: str | os.PathLike, text: str) -> Path:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
         os.replace(tmp, p)
+        um = os.umask(0)  # mkstemp makes 0600 files; give outputs the usual permissions
+        os.umask(um)
+        os.chmod(p, 0o666 & ~um)
     except OSError as e:
         reason = {
             errno.EACCES: "permission denied", errno.EROFS: "the folder is read-only",

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from formcheck.errors import SourceError
+from formcheck.native import quiet_native_stderr
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,8 @@ class VideoSource:
         self.info = self._open()
 
     def _open(self) -> ClipInfo:
-        cap = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG)
+        with quiet_native_stderr():
+            cap = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG)
         if not cap.isOpened():
             cap.release()
             hint = (
@@ -109,7 +111,7 @@ class VideoSource:
             )
         cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
         fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
-        n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        n = max(0, int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0))  # <0: unknown
         w = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH) or 0)
         h = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0)
         rot = int(cap.get(cv2.CAP_PROP_ORIENTATION_META) or 0) % 360
@@ -119,8 +121,7 @@ class VideoSource:
         if 0 < n <= 1:
             cap.release()
             raise SourceError(f"{self.path} holds a single frame (a still image?); formcheck needs a video of the set.")
-        if rot in (90, 270):
-            w, h = h, w
+        # With CAP_PROP_ORIENTATION_AUTO the reported size is already the upright one.
         self._cap = cap
         duration = n / fps if fps > 0 and n > 0 else 0.0
         return ClipInfo(str(self.path), fps, n, duration, w, h, rot)
@@ -178,6 +179,10 @@ class VideoSource:
                 "re-export it as H.264 MP4."
             )
         self.frames_read = index
+        if index == 1:
+            raise SourceError(
+                f"{self.path} holds a single frame (a still image?); formcheck needs a video of the set."
+            )
         expected = self.info.n_frames
         if expected > 30 and index < 0.9 * expected:
             self.truncated = True

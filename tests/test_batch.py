@@ -314,6 +314,14 @@ def _children(pid: int) -> list[int]:
     return kids
 
 
+def _running(pid: int) -> bool:
+    """True while ``pid`` exists and is not a zombie."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
 @pytest.mark.e2e
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc (Linux)")
 def test_sigkill_and_resume_equals_uninterrupted_run(tmp_path):
@@ -339,19 +347,33 @@ def test_sigkill_and_resume_equals_uninterrupted_run(tmp_path):
     rng = random.Random(seed)
     db = tmp_path / "killed.sqlite"
     done_at_kill = []
-    for _ in range(3):
+
+    def n_done() -> int:
+        try:
+            with sqlite3.connect(db, timeout=5) as con:
+                return con.execute("SELECT COUNT(*) FROM clips").fetchone()[0]
+        except sqlite3.Error:  # not created yet
+            return 0
+
+    # kill 1: early (start-up / first clip); kill 2: just after a clip was committed;
+    # kill 3: at a random moment.
+    for k in range(3):
         proc = subprocess.Popen(cmd(db), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.3, max(0.5, 0.9 * t_ref)))
+        if k == 1:
+            before = n_done()
+            deadline = time.monotonic() + t_ref * 2
+            while n_done() <= before and proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.1)
+            time.sleep(rng.uniform(0.0, 0.5))
+        else:
+            time.sleep(rng.uniform(0.1, 0.4) * t_ref if k == 0 else rng.uniform(0.3, 0.9) * t_ref)
         kids = _children(proc.pid)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         deadline = time.monotonic() + 15  # orphaned workers notice and exit
-        while time.monotonic() < deadline and any(Path(f"/proc/{k}").exists() and
-                                                  "Z" not in Path(f"/proc/{k}/stat").read_text().split()[2]
-                                                  for k in kids):
+        while time.monotonic() < deadline and any(map(_running, kids)):
             time.sleep(0.2)
-        alive = [k for k in kids if Path(f"/proc/{k}").exists()]
-        assert not [k for k in alive if Path(f"/proc/{k}/stat").read_text().split()[2] != "Z"], \
+        assert not [kid for kid in kids if _running(kid)], \
             f"workers left behind after kill -9 (seed {seed})"
         done_at_kill.append(len(_clip_facts(db)) if db.exists() else 0)  # consistent at every kill
     fin = subprocess.run(cmd(db), capture_output=True, text=True, timeout=600)
@@ -377,3 +399,20 @@ def test_ray_engine_local_instance(tmp_path):
     # resume: nothing to do, no Ray start needed
     again = batch.run_batch([str(clip), str(broken)], cfg, db, workers=2, engine="ray", progress=False)
     assert again.analysed == 0 and again.skipped == 2
+
+
+def test_html_with_the_real_html_report_module(clips, tmp_path, capsys):
+    html_report = pytest.importorskip("formcheck.html_report")
+    if not hasattr(html_report, "write_index_html") or not hasattr(html_report, "write_history_html"):
+        pytest.skip("this html_report has no batch/history pages")
+    m = tmp_path / "m.csv"
+    m.write_text("path,athlete,date\nclips/a.mp4,<i>Zoe</i>,2024-05-01\nclips/bad.mp4,<i>Zoe</i>,2024-05-02\n")
+    out = tmp_path / "out"
+    run_fake([m], out / "formcheck.sqlite", out=out, html=True)
+    index = (out / "index.html").read_text()
+    assert "a.mp4" in index and "bad.mp4" in index and "<i>Zoe</i>" not in index
+    page = tmp_path / "h.html"
+    assert main(["history", "--db", str(out / "formcheck.sqlite"), "--athlete", "<i>Zoe</i>",
+                 "--html", str(page)]) == 0
+    text = page.read_text()
+    assert "2024-05-01" in text and "<i>Zoe</i>" not in text

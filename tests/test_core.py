@@ -264,3 +264,32 @@ def test_zero_phase_butterworth_has_no_lag():
     lag = np.argmax(np.correlate(y, x, "full")) - (len(x) - 1)
     assert lag == 0
     assert np.abs(y - x)[60:-60].max() < 0.15
+
+
+def test_neutral_calibration_offset_shifts_e():
+    t, e, _, _ = script_set([RepScript(peak=8)])
+    frames = body_frames(t, e, "seated", "right")
+    plain, _ = run(frames)
+    an = Analyzer(Config())
+    an.set_neutral_offset(-5.0)  # the person's neutral reads -5: a +8 finish is really +13
+    for f in frames:
+        an.update(f.t_s, f)
+    res = an.finish()
+    assert plain.reps[0].peak_extension_deg == pytest.approx(8, abs=0.5)
+    assert res.reps[0].peak_extension_deg == pytest.approx(13, abs=0.5)
+    assert [f.id for f in res.reps[0].faults] == ["hyperextension"]
+    with pytest.raises(ValueError, match="within ±45°"):
+        an.set_neutral_offset(90)
+
+
+def test_finish_returns_the_last_reps_events():
+    t, e, _, _ = script_set([RepScript(), RepScript(bounce=True, lowering_s=0.5)])
+    frames = body_frames(t, e, "seated", "right")
+    an = Analyzer(Config())
+    during = [ev for f in frames for ev in an.update(f.t_s, f)]
+    res = an.finish()
+    kinds = [ev.kind for ev in during + an.final_events]
+    assert kinds.count("rep") == res.rep_count == 2
+    # The last rep is only complete when the set ends: its events come from finish().
+    assert [ev.data["rep"]["index"] for ev in an.final_events if ev.kind == "rep"] == [2]
+    assert [ev.data["id"] for ev in an.final_events if ev.kind == "fault"] == ["fast_descent"]

@@ -362,6 +362,11 @@ def test_history_page_table_and_plot(tmp_path):
     assert svg.count('<circle class="pt"') == sum(r["score"] is not None for r in HISTORY_ROWS)
     assert svg.count('<rect class="pt2"') == len(HISTORY_ROWS)
     assert 'class="curve"' in svg and 'class="curve2"' in svg
+    # the plot runs oldest to newest like the table, undated sessions last
+    circles = re.findall(r'<circle class="pt" cx="([\d.]+)"[^>]*><title>([^<]*)</title>', svg)
+    xs = [float(x) for x, _ in circles]
+    assert xs == sorted(xs) and circles[0][1].startswith("2026-11-01")
+    assert "undated.mp4" in re.findall(r'<rect class="pt2"[^>]*><title>([^<]*)</title>', svg)[-1]
     empty = write_history_html([], tmp_path / "e.html").read_text(encoding="utf-8")
     assert "No sessions yet." in empty and "<svg" not in empty
 
@@ -527,8 +532,10 @@ def test_cli_analyze_writes_html(tmp_path, request):
     if not clip.exists():
         pytest.skip(f"{clip} is missing")
     out = tmp_path / "out"
+    # --max-fps 10: a third of the frames to analyse and (with --annotate) to encode as VP9,
+    # which costs more CPU than the pose model; the check compares HTML and JSON of one run.
     args = ["analyze", str(clip), "--html", str(out / "report.html"), "--json",
-            str(out / "report.json"), "--quiet"]
+            str(out / "report.json"), "--quiet", "--max-fps", "10"]
     annotate = importlib.util.find_spec("formcheck.annotate") is not None
     if annotate:
         args += ["--annotate", str(out / "annotated.webm")]

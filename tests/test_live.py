@@ -1,0 +1,362 @@
+"""formcheck live: cue rationing, latest-frame-wins capture, camera loss, and equality with analyze.
+
+Fast tier: synthetic events / synthetic frames and fake pose estimators (no model).
+e2e tier: the real pose model on the sample clips.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from formcheck import live
+from formcheck.analysis import Event
+from formcheck.annotate import (FormOverlay, OverlayState, VideoAnnotator, VideoWriteError,
+                                ascii_text)
+from formcheck.cli import build_parser
+from formcheck.config import load_config
+from formcheck.cues import Cue, CueRationer
+from formcheck.errors import FormcheckError, SourceError
+
+ROOT = Path(__file__).resolve().parent.parent
+CLIPS = sorted((ROOT / "sample_videos").glob("*.mp4"))
+
+
+# --------------------------------------------------------------------------- helpers
+def rep_event(index: int, t: float, faults: list[tuple[str, str]], counted: bool = True) -> Event:
+    """A 'rep' event as the Analyzer emits it; faults = [(id, severity)]."""
+    fl = [{"id": fid, "severity": sev, "cue": f"cue {fid}"} for fid, sev in faults]
+    return Event("rep" if counted else "partial", t, "",
+                 {"rep": {"index": index, "counted": counted, "faults": fl, "score": 100}})
+
+
+def live_args(*argv: str):
+    return build_parser().parse_args(["live", *argv])
+
+
+def json_lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+class ListReader:
+    """A fake FrameReader over in-memory frames; ``kind`` "file" ends, "camera" then fails."""
+
+    def __init__(self, frames: list[tuple[float, np.ndarray]], kind: str = "file", fps: float = 30.0,
+                 delay_s: float = 0.0):
+        self.frames = list(frames)
+        self.kind = kind
+        self.fps = fps
+        self.description = f"fake {kind}"
+        self.delay_s = delay_s
+        self.closed = False
+        self.i = 0
+
+    def read(self):
+        if self.delay_s:
+            time.sleep(self.delay_s)
+        if self.i >= len(self.frames):
+            return None
+        self.i += 1
+        return self.frames[self.i - 1]
+
+    def close(self):
+        self.closed = True
+
+
+class NoPose:
+    """Fake estimator: nobody in view (optionally slow)."""
+
+    def __init__(self, sleep_s: float = 0.0):
+        self.sleep_s = sleep_s
+        self.closed = False
+        self.calls = 0
+
+    def detect(self, image, t_s):
+        self.calls += 1
+        if self.sleep_s:
+            time.sleep(self.sleep_s)
+        return None
+
+    def close(self):
+        self.closed = True
+
+
+def synthetic_frames(n: int, fps: float = 30.0, wh=(160, 120)) -> list[tuple[float, np.ndarray]]:
+    w, h = wh
+    return [(i / fps, np.full((h, w, 3), (i * 7) % 255, np.uint8)) for i in range(n)]
+
+
+# --------------------------------------------------------------------------- cue rationing (fast)
+def test_one_cue_per_rep_major_fault_first():
+    r = CueRationer(cooldown_s=4.0, display_s=3.0)
+    cue = r.offer([rep_event(1, 5.0, [("fast_descent", "minor"), ("hyperextension", "major")])], 5.0)
+    assert cue is not None and cue.fault_id == "hyperextension" and cue.rep == 1
+    assert r.offer([], 5.1) is None  # the rep's other fault is not issued as a second cue
+    assert r.current(5.1) == cue and r.current(8.1) is None
+
+
+def test_same_cue_not_repeated_within_cooldown():
+    r = CueRationer(cooldown_s=4.0, display_s=1.0)
+    assert r.offer([rep_event(1, 10.0, [("hyperextension", "major")])], 10.0).fault_id == "hyperextension"
+    # Rep 2 has the same fault 2 s later: still cooling down -> its next fault instead.
+    c2 = r.offer([rep_event(2, 12.0, [("hyperextension", "major"), ("no_top_pause", "minor")])], 12.0)
+    assert c2 is not None and c2.fault_id == "no_top_pause" and c2.rep == 2
+    # Rep 3 only has the cooling cue -> nothing.
+    assert r.offer([rep_event(3, 13.0, [("hyperextension", "major")])], 13.0) is None
+    # After the cooldown it may be said again.
+    c4 = r.offer([rep_event(4, 14.5, [("hyperextension", "major")])], 14.5)
+    assert c4 is not None and c4.fault_id == "hyperextension" and c4.rep == 4
+
+
+def test_one_at_a_time_guidance_waits_for_the_current_cue():
+    r = CueRationer(cooldown_s=4.0, display_s=3.0)
+    assert r.offer([rep_event(1, 0.0, [("jerky_lift", "major")])], 0.0) is not None
+    assert r.offer([Event("view", 1.0, "Turn side-on to the camera.")], 1.0) is None
+    assert r.offer([], 2.9) is None
+    g = r.offer([], 3.0)
+    assert g is not None and g.kind == "view" and g.text == "Turn side-on to the camera."
+
+
+def test_pending_cue_replaced_by_newer_rep_and_not_by_guidance():
+    r = CueRationer(cooldown_s=0.0, display_s=3.0)
+    r.offer([rep_event(1, 0.0, [("jerky_lift", "major")])], 0.0)
+    assert r.offer([rep_event(2, 1.0, [("fast_descent", "minor")])], 1.0) is None
+    assert r.offer([rep_event(3, 2.0, [("neck_crank", "minor")])], 2.0) is None
+    assert r.offer([Event("view", 2.5, "Step back so hips and knees are in view.")], 2.5) is None
+    c = r.offer([], 3.0)
+    assert c is not None and c.rep == 3 and c.fault_id == "neck_crank"
+
+
+def test_stale_pending_cue_is_dropped():
+    r = CueRationer(cooldown_s=0.0, display_s=1.0)
+    r.offer([rep_event(1, 0.0, [("jerky_lift", "major")])], 0.0)
+    r.offer([rep_event(2, 0.5, [("fast_descent", "minor")])], 0.5)
+    assert r.offer([], 1.6) is None  # waited 1.1 s > display_s: no longer about rep 2
+
+
+def test_rationer_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="cooldown_s"):
+        CueRationer(cooldown_s=-1)
+    with pytest.raises(ValueError, match="display_s"):
+        CueRationer(display_s=0)
+
+
+def test_cue_to_dict():
+    d = Cue("Lower slowly.", "fault", 3.21234, "fast_descent", 2).to_dict()
+    assert d == {"event": "cue", "t": 3.212, "message": "Lower slowly.", "kind": "fault",
+                 "id": "fast_descent", "rep": 2}
+
+
+# --------------------------------------------------------------------------- capture (fast)
+def test_pace_none_delivers_every_frame_in_order():
+    frames = synthetic_frames(40)
+    src = live.CameraSource(ListReader(frames), pace="none").start()
+    got = []
+    while not src.finished:
+        f = src.latest(0.2)
+        if f is not None:
+            got.append(f.t_s)
+            time.sleep(0.002)  # a slow consumer must not lose frames in this mode
+    src.close()
+    assert got == [t for t, _ in frames]
+    assert src.dropped == 0 and src.status == "ended"
+
+
+def test_realtime_file_drops_frames_for_a_slow_consumer():
+    frames = synthetic_frames(30, fps=60.0)  # 0.5 s
+    src = live.CameraSource(ListReader(frames), pace="realtime").start()
+    got = 0
+    t0 = time.perf_counter()
+    while not src.finished:
+        f = src.latest(0.2)
+        if f is not None:
+            got += 1
+            time.sleep(0.05)  # 20 fps consumer, 60 fps source
+    src.close()
+    assert src.dropped > 0
+    assert got + src.dropped == 30
+    assert time.perf_counter() - t0 < 2.0  # played at its real rate, not blocked by the consumer
+
+
+def test_camera_that_stops_is_declared_lost():
+    reader = ListReader(synthetic_frames(5), kind="camera")
+    src = live.CameraSource(reader, pace="realtime", lost_after_s=0.2).start()
+    deadline = time.perf_counter() + 5
+    while not src.finished and time.perf_counter() < deadline:
+        src.latest(0.05)
+    src.close()
+    assert src.status == "lost" and reader.closed
+
+
+def test_open_reader_messages(tmp_path):
+    with pytest.raises(SourceError, match="--camera 1"):
+        live.open_reader("97")
+    with pytest.raises(SourceError, match="no such file"):
+        live.open_reader(str(tmp_path / "missing.mp4"))
+
+
+# --------------------------------------------------------------------------- session (fast, fake pose)
+def test_no_display_tells_the_user_to_use_no_window(monkeypatch):
+    for var in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr("sys.platform", "linux")
+    est = NoPose()
+    reader = ListReader(synthetic_frames(3))
+    with pytest.raises(FormcheckError, match="--no-window"):
+        live.run(live_args("--camera", "x"), estimator_factory=lambda cfg: est, reader=reader)
+    assert reader.closed  # released on the error path too
+
+
+def test_nobody_in_view_gives_guidance_cue_and_summary(capsys, monkeypatch):
+    monkeypatch.setattr(live.shutil, "which", lambda name: None)  # no TTS installed
+    est = NoPose()
+    reader = ListReader(synthetic_frames(60))
+    rc = live.run(live_args("--no-window", "--pace", "none", "--speak"),
+                  estimator_factory=lambda cfg: est, reader=reader)
+    out, err = capsys.readouterr()
+    assert rc == 0 and est.closed and reader.closed
+    events = json_lines(out)
+    kinds = [e["event"] for e in events]
+    assert "view" in kinds
+    cues = [e for e in events if e["event"] == "cue"]
+    assert len(cues) == 1 and cues[0]["kind"] == "view" and "No one in view" in cues[0]["message"]
+    summary = events[-1]
+    assert summary["event"] == "summary" and summary["rep_count"] == 0
+    assert summary["frames_processed"] == 60 and summary["frames_dropped"] == 0
+    assert summary["latency_ms"]["n"] == 60 and summary["latency_ms"]["p50"] is not None
+    assert err.count("no text-to-speech program found") == 1
+    assert "p95" in err
+
+
+def test_slow_pose_stage_drops_frames_with_fake_pose(capsys):
+    est = NoPose(sleep_s=0.04)
+    reader = ListReader(synthetic_frames(45, fps=30.0))  # 1.5 s at 30 fps, ~25 fps processing max
+    rc = live.run(live_args("--no-window"), estimator_factory=lambda cfg: est, reader=reader)
+    summary = json_lines(capsys.readouterr().out)[-1]
+    assert rc == 0
+    assert summary["frames_dropped"] > 0
+    assert summary["frames_processed"] + summary["frames_dropped"] == 45
+    assert summary["latency_ms"]["p95"] < 500
+
+
+# --------------------------------------------------------------------------- annotate (fast)
+def test_overlay_draws_on_a_copy():
+    cfg = load_config()
+    frame = np.zeros((240, 320, 3), np.uint8)
+    st = OverlayState(t_s=1.0, rep_count=2, phase="top", last_e=-20.0, profile="seated", facing="right",
+                      cue=Cue("Finish tall — stop at neutral.", "fault", 1.0), guidance=None)
+    out = FormOverlay(cfg).annotate(frame, st)
+    assert out.shape == frame.shape and not frame.any() and out.any()
+    # the banner occupies the bottom rows in the fault colour
+    assert out[-20:, 160].mean() > 50
+
+
+def test_ascii_text():
+    assert ascii_text("Finish tall — 10°") == "Finish tall - 10 deg"
+
+
+@pytest.mark.parametrize("suffix,fourccs", [(".mp4", {"avc1", "mp4v", "FMP4", "MP4V"}),
+                                            (".webm", {"VP90", "VP80"})])
+def test_video_annotator_keeps_real_timing(tmp_path, suffix, fourccs):
+    out = tmp_path / f"a{suffix}"
+    frames = [f for f in synthetic_frames(20, fps=10.0) if not 1.0 <= f[0] < 1.5]  # a 0.5 s gap
+    with VideoAnnotator(out, load_config(), fps=10.0) as va:
+        for t, img in frames:
+            va.write(img, t)
+    cap = cv2.VideoCapture(str(out))
+    n = 0
+    while cap.read()[0]:
+        n += 1
+    assert n == 20  # gap filled by holding the previous frame
+    assert (cap.get(cv2.CAP_PROP_FRAME_WIDTH), cap.get(cv2.CAP_PROP_FRAME_HEIGHT)) == (160, 120)
+    assert int(cap.get(cv2.CAP_PROP_FOURCC)).to_bytes(4, "little").decode() in fourccs
+
+
+def test_video_annotator_rejects_bad_paths(tmp_path):
+    with pytest.raises(VideoWriteError, match=".webm or .mp4"):
+        VideoAnnotator(tmp_path / "a.avi", load_config())
+    with pytest.raises(VideoWriteError, match="does not exist"):
+        VideoAnnotator(tmp_path / "nope" / "a.mp4", load_config())
+
+
+# --------------------------------------------------------------------------- e2e (real model)
+def _rep_signature(reps: list[dict]) -> list[tuple]:
+    return [(r["index"], r["counted"], tuple(sorted(f["id"] for f in r["faults"]))) for r in reps]
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("clip", CLIPS, ids=[c.stem for c in CLIPS])
+def test_live_equals_analyze(clip, capsys):
+    from formcheck.pipeline import analyze_clip
+
+    ref = analyze_clip(clip, load_config(), include_frames=False)
+    rc = live.run(live_args("--camera", str(clip), "--no-window", "--pace", "none"))
+    events = json_lines(capsys.readouterr().out)
+    assert rc == 0
+    summary = events[-1]
+    assert summary["event"] == "summary" and summary["ended"] == "end_of_file"
+    assert summary["rep_count"] == ref.result.rep_count
+    assert summary["partial_reps"] == ref.result.partial_reps
+    live_reps = [e["rep"] for e in events if e["event"] in ("rep", "partial")]
+    assert _rep_signature(live_reps) == _rep_signature(ref.report["reps"])
+    assert {k: v for k, v in summary["faults"].items() if v} == ref.result.fault_counts()
+
+
+@pytest.mark.e2e
+def test_slowed_pose_drops_frames_instead_of_lagging(tmp_path, capsys, monkeypatch):
+    from formcheck.pose import PoseEstimator
+
+    clip = tmp_path / "short.mp4"  # the first 3 s of a sample clip
+    cap = cv2.VideoCapture(str(CLIPS[0]))
+    wr = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (640, 480))
+    for _ in range(90):
+        ok, img = cap.read()
+        assert ok
+        wr.write(img)
+    wr.release()
+    cap.release()
+    real_detect = PoseEstimator.detect
+
+    def slow_detect(self, image, t_s):
+        time.sleep(0.1)
+        return real_detect(self, image, t_s)
+
+    monkeypatch.setattr(PoseEstimator, "detect", slow_detect)
+    rc = live.run(live_args("--camera", str(clip), "--no-window"))
+    summary = json_lines(capsys.readouterr().out)[-1]
+    assert rc == 0 and summary["ended"] == "end_of_file"
+    assert summary["frames_dropped"] > 0
+    assert summary["frames_processed"] + summary["frames_dropped"] == 90
+    # Queueing 90 frames at >= 0.1 s each would reach ~6 s of lag; dropping keeps it near one frame.
+    assert summary["latency_ms"]["p95"] < 1000
+
+
+@pytest.mark.e2e
+def test_camera_lost_mid_set_keeps_summary_and_writes_report(tmp_path, capsys):
+    from formcheck.sources import VideoSource
+
+    with VideoSource(CLIPS[0]) as src:  # a "camera" that dies after ~9.5 s (two reps in)
+        frames = [(f.t_s, f.image) for f in src if f.t_s < 9.6]
+    reader = ListReader(frames, kind="camera")
+    report = tmp_path / "set.json"
+    record = tmp_path / "set.mp4"
+    rc = live.run(live_args("--no-window", "--pace", "none", "--lost-after", "0.3",
+                            "--report", str(report), "--record", str(record)), reader=reader)
+    out, err = capsys.readouterr()
+    summary = json_lines(out)[-1]
+    assert rc == 2 and "stopped delivering frames" in err
+    assert summary["event"] == "summary" and summary["ended"] == "camera_lost"
+    assert summary["rep_count"] >= 1 and summary["frames_processed"] == len(frames)
+    data = json.loads(report.read_text())
+    assert data["schema"] == "formcheck.report/1"
+    assert data["summary"]["rep_count"] == summary["rep_count"]
+    assert data["clip"]["path"] == "camera:fake camera"
+    assert data["live"]["ended"] == "camera_lost"
+    assert reader.closed
+    cap = cv2.VideoCapture(str(record))
+    assert cap.isOpened() and cap.get(cv2.CAP_PROP_FRAME_COUNT) > 0

@@ -22,14 +22,13 @@ import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import cv2
 import numpy as np
 
 from formcheck.config import Config, FaultConfig, RepConfig
 from formcheck.cues import Cue, CueRationer
-from formcheck.errors import FormcheckError
 from formcheck.landmarks import SKELETON
 from formcheck.errors import VideoWriteError  # noqa: F401  (re-exported)
 from formcheck.native import quiet_native_stderr

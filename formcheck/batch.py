@@ -29,7 +29,8 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
+from collections.abc import Callable, Iterable, Iterator
 
 from formcheck.config import PROFILES, Config, merge
 from formcheck.errors import ConfigError, FormcheckError, SourceError
@@ -103,7 +104,9 @@ def read_manifest(path: str | os.PathLike) -> list[ClipJob]:
         )
     jobs: list[ClipJob] = []
     for line_no, row in enumerate(reader, start=2):
-        get = lambda k: (row.get(cols[k]) or "").strip() if k in cols else ""  # noqa: E731
+        def get(k: str, row: dict = row) -> str:
+            return (row.get(cols[k]) or "").strip() if k in cols else ""
+
         p = get("path")
         if not p or p.startswith("#"):
             continue
@@ -349,7 +352,7 @@ def run_local(jobs: list[ClipJob], workers: int, stop: StopFlag, task: TaskFn = 
                                  f"({type(e).__name__}: {e}) after {job.attempts} attempts")
                 yield job, res
             if broken:
-                for fut, job in list(inflight.items()):
+                for job in list(inflight.values()):
                     job.attempts += 1
                     queue.appendleft(job)
                 inflight.clear()
@@ -665,18 +668,9 @@ def run_batch(
 
 
 def _write_html(rows: list[dict[str, Any]], jobs: list[ClipJob], out_dir: Path) -> None:
-    """Per-clip HTML reports and DIR/index.html, if this version has formcheck.html_report."""
-    try:
-        from formcheck import html_report
-    except ModuleNotFoundError:
-        html_report = None
-    index = getattr(html_report, "write_index_html", None)
-    if index is None:
-        log.warning("--html: this version has no formcheck.html_report.write_index_html; "
-                    "skipped %s (the summary is in summary.csv)", out_dir / "index.html")
-        return
-    per_clip = getattr(html_report, "write_html_report", None)
+    """Per-clip HTML reports and DIR/index.html."""
     from formcheck.faults import FAULT_IDS
+    from formcheck.html_report import write_html_report, write_index_html
 
     page_rows = []
     for row, job in zip(rows, jobs):
@@ -685,17 +679,17 @@ def _write_html(rows: list[dict[str, Any]], jobs: list[ClipJob], out_dir: Path) 
         r["partial_reps"] = row["partial_reps"] if row["partial_reps"] != "" else None
         r["score"] = row["score"] if row["score"] != "" else None
         r["faults"] = {f: row[f"fault_{f}"] for f in FAULT_IDS if row.get(f"fault_{f}")}
-        if per_clip is not None and row["status"] == "ok" and row.get("report"):
+        if row["status"] == "ok" and row.get("report"):
             page = out_dir / f"{job.name}.html"
             try:
                 rep = json.loads((out_dir / row["report"]).read_text(encoding="utf-8"))
                 video = out_dir / row["video"] if row.get("video") else None
-                per_clip(rep, page, video=video)
+                write_html_report(rep, page, video=video)
                 r["report_html"] = page.name
             except Exception as e:  # noqa: BLE001 - one page must not fail the batch
                 log.warning("%s: no HTML report (%s)", job.path, e)
         page_rows.append(r)
-    index(page_rows, out_dir / "index.html")
+    write_index_html(page_rows, out_dir / "index.html")
 
 
 # --------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ Rules (DESIGN.md "Cues are ... rationed live (one at a time, with a cooldown)"):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from collections.abc import Iterable
 
 from formcheck.faults import FAULT_IDS
 

@@ -8,7 +8,7 @@ the sentence of the exercise guides (shared/seeds) it comes from.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 from formcheck.config import FaultConfig
 from formcheck.reps import RepMetrics

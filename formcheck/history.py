@@ -7,10 +7,8 @@ fault counts. ``--html OUT`` writes a page with a score plot.
 from __future__ import annotations
 
 import argparse
-import html
 import json
 import logging
-import math
 import os
 from pathlib import Path
 from typing import Any
@@ -75,80 +73,16 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join([fmt(head), fmt(tuple("-" * w for w in widths)), *map(fmt, body)])
 
 
-def _svg_plot(rows: list[dict[str, Any]], width: int = 640, height: int = 240) -> str:
-    """An inline SVG line plot of the session score (0-100) over sessions."""
-    pts = [(i, r["score"]) for i, r in enumerate(rows) if r["score"] is not None]
-    ml, mr, mt, mb = 40, 10, 10, 40
-    w, h = width - ml - mr, height - mt - mb
-    n = max(len(rows) - 1, 1)
-    x = lambda i: ml + (w * i / n if len(rows) > 1 else w / 2)  # noqa: E731
-    y = lambda v: mt + h * (1 - max(0.0, min(100.0, v)) / 100.0)  # noqa: E731
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'role="img" aria-label="Score per session">']
-    for v in (0, 50, 100):
-        parts.append(f'<line x1="{ml}" x2="{ml + w}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="#ddd"/>'
-                     f'<text x="{ml - 6}" y="{y(v) + 4:.1f}" text-anchor="end" font-size="11">{v}</text>')
-    if pts:
-        path = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in pts)
-        parts.append(f'<polyline fill="none" stroke="#2a6" stroke-width="2" points="{path}"/>')
-        for i, v in pts:
-            label = html.escape(f"{rows[i]['date']} {rows[i]['athlete']}: {v}")
-            parts.append(f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="3.5" fill="#2a6">'
-                         f"<title>{label}</title></circle>")
-    step = max(1, math.ceil(len(rows) / 8))
-    for i in range(0, len(rows), step):
-        parts.append(f'<text x="{x(i):.1f}" y="{mt + h + 18}" text-anchor="middle" font-size="11">'
-                     f"{html.escape(rows[i]['date'] or '-')}</text>")
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def history_html(rows: list[dict[str, Any]], title: str = "formcheck history") -> str:
-    """A minimal self-contained page: score plot + session table (all text HTML-escaped)."""
-    e = html.escape
-    trs = "\n".join(
-        "<tr>" + "".join(f"<td>{e(str(c))}</td>" for c in (
-            r["date"] or "-", r["athlete"] or "-", r["clips"], r["reps"], r["partial_reps"],
-            r["good_reps"], "-" if r["score"] is None else f"{r['score']:.1f}",
-            _faults_text(r["faults"]) or "none")) + "</tr>"
-        for r in rows
-    )
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{e(title)}</title>
-<style>body{{font-family:system-ui,sans-serif;margin:2em;color:#222}}
-table{{border-collapse:collapse}}td,th{{border-bottom:1px solid #ddd;padding:4px 10px;text-align:left}}</style>
-</head><body>
-<h1>{e(title)}</h1>
-<h2>Score per session (0-100)</h2>
-{_svg_plot(rows)}
-<h2>Sessions</h2>
-<table><thead><tr><th>date</th><th>athlete</th><th>clips</th><th>reps</th><th>partial</th>
-<th>good</th><th>score</th><th>faults</th></tr></thead>
-<tbody>
-{trs}
-</tbody></table>
-</body></html>
-"""
-
-
 def write_history(rows: list[dict[str, Any]], path: str | os.PathLike, title: str,
                   athlete: str | None = None) -> Path:
-    """``formcheck.html_report.write_history_html`` when available, else :func:`history_html`."""
-    try:
-        from formcheck import html_report
-    except ModuleNotFoundError:
-        html_report = None
-    fn = getattr(html_report, "write_history_html", None)
-    if fn is not None:
-        page_rows = [dict(r, rep_count=r["reps"],
-                          path=f"{r['clips']} clip{'s' if r['clips'] != 1 else ''}"
-                               + (f" ({r['athlete']})" if r["athlete"] and not athlete else ""))
-                     for r in rows]
-        fn(page_rows, path, athlete=athlete)
-        return Path(path)
-    from formcheck.report import atomic_write
+    """The history page (:func:`formcheck.html_report.write_history_html`)."""
+    from formcheck.html_report import write_history_html
 
-    return atomic_write(path, history_html(rows, title))
+    page_rows = [dict(r, rep_count=r["reps"],
+                      path=f"{r['clips']} clip{'s' if r['clips'] != 1 else ''}"
+                           + (f" ({r['athlete']})" if r["athlete"] and not athlete else ""))
+                 for r in rows]
+    return write_history_html(page_rows, path, athlete=athlete)
 
 
 def add_parser(sub) -> None:

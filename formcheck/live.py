@@ -35,12 +35,13 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
+from collections.abc import Callable
 
 import cv2
 import numpy as np
 
-from formcheck.analysis import Analyzer, Event, SetResult
+from formcheck.analysis import Analyzer, SetResult
 from formcheck.annotate import FormOverlay, OverlayTracker, VideoAnnotator
 from formcheck.config import Config
 from formcheck.cues import Cue, CueRationer

@@ -16,7 +16,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-import types
 from pathlib import Path
 
 import pytest
@@ -171,12 +170,9 @@ def test_missing_file_is_an_error_row_then_resolved(clips, tmp_path):
 def test_out_dir_reports_summary_and_html(clips, tmp_path, monkeypatch, caplog):
     out = tmp_path / "out"
     db = out / "formcheck.sqlite"
-    seen = {}
-    fake_html = types.ModuleType("formcheck.html_report")
-    fake_html.write_index_html = lambda rows, path: seen.update(rows=rows, path=path)
-    monkeypatch.setitem(sys.modules, "formcheck.html_report", fake_html)
     run_fake([clips], db, out=out, html=True)
-    assert seen["path"] == out / "index.html" and len(seen["rows"]) == 4
+    index = (out / "index.html").read_text()
+    assert index.count("<tr") == 1 + 4  # header + one row per clip
     rows = list(csv.DictReader(open(out / "summary.csv")))
     assert {Path(r["path"]).name: r["status"] for r in rows} == {
         "a.mp4": "ok", "bad.mp4": "error", "b.mov": "ok", "copy_of_a.mp4": "ok"}
@@ -187,12 +183,8 @@ def test_out_dir_reports_summary_and_html(clips, tmp_path, monkeypatch, caplog):
         assert rep["schema"] == "formcheck.report/1" and rep["clip"]["path"].endswith(name + Path(rep["clip"]["path"]).suffix)
     # resume with the JSON of a skipped clip deleted: it is rewritten from the store
     (out / "b.json").unlink()
-    monkeypatch.delitem(sys.modules, "formcheck.html_report")
-    monkeypatch.setitem(sys.modules, "formcheck.html_report", types.ModuleType("formcheck.html_report"))
-    with caplog.at_level("WARNING"):
-        run_fake([clips], db, out=out, html=True)
+    run_fake([clips], db, out=out, html=True)
     assert (out / "b.json").exists()
-    assert "write_index_html" in caplog.text  # skipped with a message when not available
 
 
 def test_cli_exit_status_and_export(clips, tmp_path, monkeypatch, capsys):
@@ -244,14 +236,13 @@ def test_history_table_and_html_escaping(clips, tmp_path, monkeypatch, capsys):
         rows = history.history_rows(st, "<b>Ann</b>")
     assert [(r["date"], r["reps"], r["faults"]) for r in rows] == [
         ("2024-03-01", 3, {"hyperextension": 1}), ("2024-03-08", 2, {})]
-    monkeypatch.setitem(sys.modules, "formcheck.html_report", types.ModuleType("formcheck.html_report"))
     out = tmp_path / "h.html"
     assert main(["history", "--db", str(db), "--athlete", "<b>Ann</b>", "--html", str(out)]) == 0
     text = capsys.readouterr().out
     assert "2024-03-01" in text and "hyperextension×1" in text
     page = out.read_text()
     assert "<b>Ann</b>" not in page and "&lt;b&gt;Ann&lt;/b&gt;" in page
-    assert "<svg" in page and "<polyline" in page
+    assert "<svg" in page
 
 
 # --- e2e: the real pose model -------------------------------------------------------------

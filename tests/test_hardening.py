@@ -20,7 +20,7 @@ import pytest
 from conftest import SAMPLES
 
 from formcheck.cli import main
-from formcheck.errors import ModelError, OutputError, SourceError
+from formcheck.errors import ModelError, OutputError
 from formcheck.report import atomic_write
 from formcheck.sources import VideoSource
 

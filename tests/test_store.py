@@ -19,7 +19,7 @@ def fake_report(path: str, faults_per_rep: list[list[str]], partial: int = 0) ->
                      "lowering_s": 1.5, "lifting_s": 1.2, "top_hold_s": 0.4,
                      "score": 100.0 - 10 * len(ids),
                      "faults": [{"id": f, "t": 1.0, "cue": "cue"} for f in ids]})
-    for j in range(partial):
+    for _ in range(partial):
         reps.append({"index": len(reps), "counted": False, "depth_deg": -20.0,
                      "peak_extension_deg": 0.0, "lowering_s": 1.0, "lifting_s": 1.0,
                      "top_hold_s": 0.3, "score": None,

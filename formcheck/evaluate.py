@@ -378,7 +378,7 @@ def public(d: Any) -> Any:
     """``d`` without private (``_``-prefixed) keys, JSON-ready (NaN -> None)."""
     if isinstance(d, dict):
         return {k: public(v) for k, v in d.items() if not str(k).startswith("_")}
-    if isinstance(d, (list, tuple)):
+    if isinstance(d, list | tuple):
         return [public(v) for v in d]
     if isinstance(d, float):
         return _r(d, 4)

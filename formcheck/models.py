@@ -14,7 +14,6 @@ import tempfile
 import urllib.error
 import urllib.request
 import zipfile
-from importlib import resources
 from pathlib import Path
 
 from formcheck.errors import ModelError
@@ -31,15 +30,17 @@ PRESETS = ("full", "lite", "heavy")
 
 
 def bundled_model_path() -> Path:
-    """Path of the model shipped with the package (checkout or installed wheel)."""
-    here = Path(__file__).resolve().parent.parent / "models" / BUNDLED_NAME
-    if here.is_file():
-        return here
-    try:
-        p = Path(str(resources.files("formcheck.models").joinpath(BUNDLED_NAME)))
-    except (ModuleNotFoundError, TypeError):  # pragma: no cover - broken install
-        p = here
-    return p
+    """Path of the model shipped with formcheck.
+
+    In a checkout (or an editable install) it is ``models/`` beside the package; an installed
+    wheel carries the same folder as ``formcheck/models/``.
+    """
+    pkg = Path(__file__).resolve().parent
+    candidates = (pkg.parent / "models" / BUNDLED_NAME, pkg / "models" / BUNDLED_NAME)
+    for p in candidates:
+        if p.is_file():
+            return p
+    return candidates[0]
 
 
 def cache_dir() -> Path:

@@ -437,8 +437,10 @@ class Window:
                 "Run `formcheck live --no-window` to get the reps and cues as JSON lines, "
                 "optionally with --record OUT.webm and --speak."
             )
+        self._sized = False
         try:
-            cv2.namedWindow(self.title, cv2.WINDOW_NORMAL)
+            with quiet_native_stderr():  # Qt complains about fonts it does not need
+                cv2.namedWindow(self.title, cv2.WINDOW_NORMAL)
         except cv2.error as e:
             raise FormcheckError(
                 f"Cannot open a window ({e}). Run `formcheck live --no-window` instead."
@@ -446,7 +448,12 @@ class Window:
 
     def show(self, image: np.ndarray) -> int:
         """Show ``image``; return the key pressed (-1 for none)."""
-        cv2.imshow(self.title, image)
+        if not self._sized:  # a resizable window opens small: start at the frame's own size
+            h, w = image.shape[:2]
+            cv2.resizeWindow(self.title, w, h)
+            self._sized = True
+        with quiet_native_stderr():
+            cv2.imshow(self.title, image)
         return self.poll()
 
     def poll(self) -> int:

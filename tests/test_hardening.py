@@ -150,6 +150,29 @@ def test_4k_frames_are_downscaled_before_the_model(tmp_path):
     assert shapes == {(960, 1280, 3)}
 
 
+@pytest.mark.e2e
+def test_4k_clip_memory_stays_bounded(tmp_path):
+    """A 4K clip is analysed with the memory of a small one (frames downscaled before the model)."""
+    import subprocess
+    import sys
+
+    frames = [cv2.resize(f, (3840, 2880)) for f in sample_frames(2.5, 4.5)]
+    p = write_clip(tmp_path / "uhd.mp4", frames)
+    del frames
+    code = (
+        "import resource, sys\n"
+        "from formcheck.config import load_config\n"
+        "from formcheck.pipeline import analyze_clip\n"
+        "a = analyze_clip(sys.argv[1], load_config())\n"
+        "print(a.report['summary']['frames_analysed'], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(p)], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    n, peak_mb = map(int, out.stdout.split())
+    assert n == 60
+    assert peak_mb < 700, f"peak RSS {peak_mb} MB"  # a 640x480 clip peaks at ~250 MB
+
+
 def rotate_tkhd(data: bytes, degrees: int) -> bytes:
     """Set the video track's display matrix (as phones do) to a rotation."""
     d = bytearray(data)

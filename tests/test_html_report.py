@@ -524,27 +524,24 @@ def test_history_in_browser(browser, tmp_path):
 
 
 @pytest.mark.e2e
-def test_cli_analyze_writes_html(tmp_path, request):
-    """`formcheck analyze CLIP --html OUT` (and --annotate when formcheck.annotate exists)."""
+@pytest.mark.parametrize("clip", sorted(SAMPLES.glob("*.mp4")), ids=lambda c: c.stem)
+def test_cli_analyze_writes_html(clip, tmp_path, request):
+    """`formcheck analyze CLIP --annotate out.webm --html out.html` on every sample clip."""
     from formcheck.cli import main
 
-    clip = SAMPLES / "dev01_seated_r.mp4"
-    if not clip.exists():
-        pytest.skip(f"{clip} is missing")
     out = tmp_path / "out"
-    # --max-fps 10: a third of the frames to analyse and (with --annotate) to encode as VP9,
-    # which costs more CPU than the pose model; the check compares HTML and JSON of one run.
+    # Every frame: the rep table must equal the JSON report of the same run (and the labels).
     args = ["analyze", str(clip), "--html", str(out / "report.html"), "--json",
-            str(out / "report.json"), "--quiet", "--max-fps", "10"]
-    annotate = importlib.util.find_spec("formcheck.annotate") is not None
-    if annotate:
-        args += ["--annotate", str(out / "annotated.webm")]
+            str(out / "report.json"), "--quiet", "--annotate", str(out / "annotated.webm")]
+    annotate = True
     out.mkdir()
     assert main(args) == 0
     rep = json.loads((out / "report.json").read_text())
     text = (out / "report.html").read_text(encoding="utf-8")
     doc = parse(text)
     assert len(doc.tables["reps"]["rows"]) == len(rep["reps"])
+    label = json.loads(clip.with_suffix(".json").read_text())
+    assert rep["summary"]["rep_count"] == label["expected_rep_count"]
     assert clip.name in text
     assert_offline(text)
     if annotate:
@@ -555,4 +552,4 @@ def test_cli_analyze_writes_html(tmp_path, request):
     if Path(CHROMIUM).exists() and importlib.util.find_spec("playwright") is not None:
         b = request.getfixturevalue("browser")
         check_report_page(b, out / "report.html", len(rep["reps"]),
-                          shot="html_report_e2e", expect_video=annotate)
+                          shot=f"html_report_{clip.stem}", expect_video=annotate)

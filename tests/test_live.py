@@ -7,6 +7,7 @@ e2e tier: the real pose model on the sample clips.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -360,3 +361,52 @@ def test_camera_lost_mid_set_keeps_summary_and_writes_report(tmp_path, capsys):
     assert reader.closed
     cap = cv2.VideoCapture(str(record))
     assert cap.isOpened() and cap.get(cv2.CAP_PROP_FRAME_COUNT) > 0
+
+
+XVFB = shutil.which("Xvfb")
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(XVFB is None or shutil.which("xdotool") is None,
+                    reason="Xvfb and xdotool are not installed (apt-get install xvfb xdotool)")
+def test_live_window_on_a_virtual_display(tmp_path):
+    """The real OpenCV window on Xvfb: it opens, shows the overlay, and 'q' ends the set."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    display = ":87"
+    xvfb = subprocess.Popen([XVFB, display, "-screen", "0", "1280x800x24"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1.0)
+        env = dict(os.environ, DISPLAY=display)
+        report = tmp_path / "live.json"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "formcheck", "live", "--camera",
+             str(ROOT / "sample_videos" / "dev01_seated_r.mp4"), "--report", str(report)],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        shot = ROOT / "test-artifacts" / "live_window.png"
+        wid: list[str] = []
+        deadline = time.time() + 60
+        while not wid and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.5)
+            wid = subprocess.run(["xdotool", "search", "--name", "formcheck"], env=env,
+                                 capture_output=True, text=True).stdout.split()
+        assert wid, "no formcheck window appeared on the display"
+        time.sleep(4.0)  # a few seconds of the set on screen
+        if shutil.which("import"):
+            shot.parent.mkdir(exist_ok=True)
+            subprocess.run(["import", "-display", display, "-window", "root", str(shot)],
+                           capture_output=True, timeout=20)
+        subprocess.run(["xdotool", "key", "--window", wid[0], "q"], env=env, timeout=10)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        xvfb.terminate()
+        xvfb.wait(timeout=10)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    rep = json.loads(report.read_text())
+    assert rep["schema"] == "formcheck.report/1"
+    assert "latency capture->overlay" in out

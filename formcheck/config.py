@@ -83,12 +83,18 @@ class LiveConfig:
 
 
 @dataclass
+class VideoConfig:
+    webm_codec: str = _f("vp8", "annotated .webm videos: vp8 (fast) or vp9 (smaller, ~10x slower to encode here)", choices=("vp8", "vp9"))
+
+
+@dataclass
 class Config:
     pose: PoseConfig = field(default_factory=PoseConfig)
     kinematics: KinematicsConfig = field(default_factory=KinematicsConfig)
     reps: RepConfig = field(default_factory=RepConfig)
     faults: FaultConfig = field(default_factory=FaultConfig)
     live: LiveConfig = field(default_factory=LiveConfig)
+    video: VideoConfig = field(default_factory=VideoConfig)
 
     def validate(self) -> Config:
         for section in fields(self):
@@ -109,6 +115,7 @@ class Config:
         """Stable hash of the analysis-relevant settings (batch stores skip clips by it)."""
         d = self.to_dict()
         d.pop("live", None)
+        d.pop("video", None)
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 

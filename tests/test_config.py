@@ -44,6 +44,7 @@ def test_toml_file_overrides_defaults(tmp_path):
     ({"faults": {"disabled": "hyperextension"}}, "faults.disabled: expected a list, got 'hyperextension'"),
     ({"faults": {"disabled": [1]}}, "faults.disabled: expected a list of strings"),
     ({"live": {"cue_cooldown_s": True}}, "live.cue_cooldown_s: expected a number, got True"),
+    ({"video": {"webm_codec": "h265"}}, "video.webm_codec: expected one of vp8, vp9, got 'h265'"),
 ])
 def test_invalid_values_are_rejected_with_expected_and_got(data, message):
     with pytest.raises(ConfigError) as e:
@@ -66,3 +67,15 @@ def test_digest_changes_with_analysis_settings_only():
     c = merge(a, {"live": {"cue_cooldown_s": 9.0}})
     assert a.digest() != b.digest()
     assert a.digest() == c.digest()
+
+
+def test_webm_codec_choice_reaches_the_video_writer():
+    from pathlib import Path
+
+    from formcheck.annotate import _fourcc_candidates
+
+    cfg = merge(Config(), {"video": {"webm_codec": "vp9"}})
+    assert _fourcc_candidates(Path("a.webm"), False, cfg.video.webm_codec)[0] == "VP90"
+    assert _fourcc_candidates(Path("a.webm"), False, Config().video.webm_codec)[0] == "VP80"
+    assert _fourcc_candidates(Path("a.webm"), True, "vp9")[0] == "VP80"  # live: the fast one
+    assert cfg.digest() == Config().digest()  # output format only: batch results stay valid

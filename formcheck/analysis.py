@@ -66,6 +66,7 @@ class SetResult:
     series: dict[str, np.ndarray]
     frames_total: int
     frames_with_pose: int
+    smoothing: str = "causal one-euro"  # how series["extension_deg"] was smoothed
 
     @property
     def counted(self) -> list[Rep]:
@@ -167,7 +168,9 @@ class Analyzer:
         self.frames_with_pose = 0
         self.last_e: float | None = None
         self.last_body: K.Body | None = None
-        self._series: dict[str, list[float]] = {k: [] for k in ("t_s", "extension_deg", "hip_angle_deg", "velocity_dps", "visible")}
+        self._series: dict[str, list[float]] = {
+            k: [] for k in ("t_s", "extension_deg", "hip_angle_deg", "velocity_dps", "visible", "raw")
+        }
         self._gap_start: int | None = None
 
     # ------------------------------------------------------------------ public API
@@ -211,8 +214,13 @@ class Analyzer:
             return events
         return events + self._process(t_s, body)
 
-    def finish(self) -> SetResult:
-        """Close the set: finalise a rep still waiting for its last phase."""
+    def finish(self, refine: bool = False) -> SetResult:
+        """Close the set: finalise a rep still waiting for its last phase.
+
+        With ``refine`` (offline analysis), the per-frame series of e and its velocity are
+        recomputed with zero-phase smoothing (no lag); reps and faults stay those of the causal
+        core, so every front end reports the same reps for the same frames.
+        """
         self.final_events = self._handle(self.machine.finish(self.buf.next_index - 1))
         if self.view is None and self.frames_with_pose == 0:
             self._warn_once(MSG_NO_PERSON)
@@ -227,11 +235,21 @@ class Analyzer:
         series = {k: v[order] for k, v in series.items()}
         if len(series["visible"]):
             series["visible"] = series["visible"].astype(bool)
+        smoothing = "causal one-euro"
+        if refine and len(series["t_s"]) >= 7:
+            cutoff = self.cfg.kinematics.offline_cutoff_hz
+            e_zp = K.butterworth_zero_phase(series["t_s"], series["raw"], cutoff)
+            ok = np.isfinite(e_zp)
+            series["extension_deg"] = np.where(ok, e_zp, series["extension_deg"])
+            with np.errstate(invalid="ignore", divide="ignore"):
+                series["velocity_dps"] = np.where(ok, np.gradient(e_zp, series["t_s"]), np.nan)
+            smoothing = f"zero-phase butterworth {cutoff:g} Hz"
         return SetResult(
             profile=self.profile or self.cfg.kinematics.profile,
             facing=self.view.facing if self.view else None,
             reps=list(self.reps), warnings=list(self.warnings), series=series,
             frames_total=self.frames_total, frames_with_pose=self.frames_with_pose,
+            smoothing=smoothing,
         )
 
     def set_neutral_offset(self, deg: float) -> None:
@@ -269,7 +287,7 @@ class Analyzer:
             self._warned.add(msg)
             self.warnings.append(msg)
 
-    def _series_append(self, t, e, theta, v, visible) -> None:
+    def _series_append(self, t, e, theta, v, visible, raw=math.nan) -> None:
         if self.keep_series:
             s = self._series
             s["t_s"].append(t)
@@ -277,6 +295,7 @@ class Analyzer:
             s["hip_angle_deg"].append(theta)
             s["velocity_dps"].append(v)
             s["visible"].append(visible)
+            s["raw"].append(raw)
 
     def _missing(self, t: float, nobody: bool) -> list[Event]:
         events: list[Event] = []
@@ -336,8 +355,8 @@ class Analyzer:
         head_seen = min(b.visibility["ear"], b.visibility["nose"]) >= self.cfg.kinematics.min_visibility
         neck = float(K.neck_angle_deg(vf.front_sign, b.shoulder, b.hip, b.ear, b.nose)) if head_seen else math.nan
         thigh = float(np.linalg.norm(b.hip - b.knee))
-        self._fill_gap(t, e, theta)
-        self._series_append(t, e, theta, v, 1.0)
+        self._fill_gap(t, e, theta, e_raw)
+        self._series_append(t, e, theta, v, 1.0, e_raw)
         i = self.buf.append(t=t, e=e, v=v, hip_x=b.hip[0], hip_y=b.hip[1], thigh=thigh, neck=neck)
         if self.machine.phase is Phase.TOP or self.machine.phase is Phase.UNARMED:
             if e >= -self.cfg.reps.top_deg and math.isfinite(neck):
@@ -346,7 +365,7 @@ class Analyzer:
         self.buf.trim_before(max(0, self.machine.min_seen_i - 10))
         return events
 
-    def _fill_gap(self, t: float, e: float, theta: float) -> None:
+    def _fill_gap(self, t: float, e: float, theta: float, raw: float) -> None:
         """Linearly fill a short gap in the per-frame series (never across a long one)."""
         gs = self._gap_start
         self._gap_start = None
@@ -358,11 +377,12 @@ class Analyzer:
         t0 = s["t_s"][gs - 1]
         if t - t0 > self.cfg.kinematics.max_gap_s:
             return
-        e0, th0 = s["extension_deg"][gs - 1], s["hip_angle_deg"][gs - 1]
+        e0, th0, r0 = s["extension_deg"][gs - 1], s["hip_angle_deg"][gs - 1], s["raw"][gs - 1]
         for k in range(gs, len(s["t_s"])):
             w = (s["t_s"][k] - t0) / (t - t0)
             s["extension_deg"][k] = e0 + w * (e - e0)
             s["hip_angle_deg"][k] = th0 + w * (theta - th0)
+            s["raw"][k] = r0 + w * (raw - r0)
 
     def _handle(self, raw: list[tuple]) -> list[Event]:
         events: list[Event] = []

@@ -47,6 +47,7 @@ class KinematicsConfig:
     smoothing_min_cutoff_hz: float = _f(1.5, "One Euro filter minimum cut-off (Hz) for the extension angle", 0.01, 100.0)
     smoothing_beta: float = _f(0.02, "One Euro filter speed coefficient (1/deg): higher follows fast moves with less lag", 0.0, 10.0)
     velocity_cutoff_hz: float = _f(4.0, "low-pass cut-off (Hz) of the angular velocity", 0.1, 100.0)
+    offline_cutoff_hz: float = _f(4.0, "offline reports: zero-phase Butterworth cut-off (Hz) of the per-frame angle series", 0.1, 100.0)
     frontal_ratio: float = _f(0.45, "view check: shoulder width / torso length above this means a frontal view", 0.0, 5.0)
     view_check_s: float = _f(1.0, "seconds of tracked frames used to decide the profile, facing and view", 0.1, 30.0)
 

@@ -485,7 +485,7 @@ def report_from_track(track: PoseTrack, cfg) -> dict[str, Any]:
             continue
         last = t
         an.update(t, pose)
-    return build_report(an.finish(), track.info, cfg.digest(), True)
+    return build_report(an.finish(refine=True), track.info, cfg.digest(), True)
 
 
 def track_from_landmarks(npz: str | os.PathLike, cfg, clip_path: str = "") -> PoseTrack:

@@ -78,7 +78,7 @@ def analyze_clip(
     finally:
         if own:
             estimator.close()
-    result = analyzer.finish()
+    result = analyzer.finish(refine=True)
     if require_reps and result.frames_with_pose == 0:
         raise AnalysisError(f"{path}: no person was found in any frame. " + "Film the whole body, side-on.")
     report = build_report(result, info, config.digest(), include_frames,

@@ -68,6 +68,7 @@ def build_report(
             "hip_angle_deg": [_num(v, 2) for v in s["hip_angle_deg"]],
             "velocity_dps": [_num(v, 1) for v in s["velocity_dps"]],
             "visible": [bool(v) for v in np.asarray(s["visible"], dtype=bool)],
+            "smoothing": result.smoothing,
         }
     if extra:
         report.update(extra)

@@ -400,7 +400,9 @@ def test_live_window_on_a_virtual_display(tmp_path):
             shot.parent.mkdir(exist_ok=True)
             subprocess.run(["import", "-display", display, "-window", "root", str(shot)],
                            capture_output=True, timeout=20)
-        subprocess.run(["xdotool", "key", "--window", wid[0], "q"], env=env, timeout=10)
+        for key, pause in (("c", 2.6), ("r", 0.5), ("space", 0.5), ("space", 0.5), ("q", 0)):
+            subprocess.run(["xdotool", "key", "--window", wid[0], key], env=env, timeout=10)
+            time.sleep(pause)
         out, err = proc.communicate(timeout=120)
     finally:
         xvfb.terminate()
@@ -410,3 +412,5 @@ def test_live_window_on_a_virtual_display(tmp_path):
     rep = json.loads(report.read_text())
     assert rep["schema"] == "formcheck.report/1"
     assert "latency capture->overlay" in out
+    assert "[calibration]" in out  # 'c': hold-still calibration ran (and reported its result)
+    assert "[reset]" in out  # 'r': a new set

@@ -68,7 +68,6 @@ class RepStateMachine:
         self._top_ref = -math.inf
         self._top_ref_i = -1
         self._top_since_i = -1
-        self._exc_i = -1
         self._exc_t = 0.0
         self._exc_min = math.inf
         self._exc_min_i = -1
@@ -114,7 +113,7 @@ class RepStateMachine:
                 else:
                     self.phase = Phase.BOTTOM
                     self._bottom_min, self._bottom_min_i = e, i
-                    self._exc_i, self._exc_t = i, self._zone_since
+                    self._exc_t = self._zone_since
             return ev
 
         if self.phase is Phase.TOP:
@@ -123,7 +122,7 @@ class RepStateMachine:
             if z == "bottom" or e < self._top_ref - self.cfg.partial_min_dip_deg:
                 ev += self._finalise_top_start(i)
                 self.phase = Phase.LOWERING
-                self._exc_i, self._exc_t = self._top_ref_i, t
+                self._exc_t = t
                 self._exc_min, self._exc_min_i = e, i
                 self._exc_top = self._top_ref
                 self._exc_top_since = self._top_since_i

@@ -414,3 +414,46 @@ def test_live_window_on_a_virtual_display(tmp_path):
     assert "latency capture->overlay" in out
     assert "[calibration]" in out  # 'c': hold-still calibration ran (and reported its result)
     assert "[reset]" in out  # 'r': a new set
+
+
+def _fake_tts(tmp_path) -> tuple[Path, Path]:
+    """An executable named espeak-ng that appends the text it is asked to say to a file."""
+    said = tmp_path / "said.txt"
+    exe = tmp_path / "bin" / "espeak-ng"
+    exe.parent.mkdir()
+    exe.write_text(f'#!/bin/sh\nfor a; do last="$a"; done\necho "$last" >> "{said}"\n')
+    exe.chmod(0o755)
+    return exe, said
+
+
+def test_speaker_says_each_cue_without_blocking(tmp_path):
+    exe, said = _fake_tts(tmp_path)
+    sp = live.Speaker(exe=str(exe))
+    assert sp.available
+    t0 = time.perf_counter()
+    sp.say("Lower slowly, under control.")
+    assert time.perf_counter() - t0 < 0.5  # the loop never waits for speech
+    sp._proc.wait(timeout=5)
+    sp.close()
+    assert said.read_text().strip() == "Lower slowly, under control."
+
+
+@pytest.mark.e2e
+def test_speak_flag_speaks_the_cues(tmp_path):
+    """`formcheck live --speak` hands every cue it shows to the TTS engine on PATH."""
+    import os
+    import subprocess
+    import sys
+
+    exe, said = _fake_tts(tmp_path)
+    env = dict(os.environ, PATH=f"{exe.parent}{os.pathsep}{os.environ['PATH']}")
+    out = subprocess.run(
+        [sys.executable, "-m", "formcheck", "live", "--camera",
+         str(ROOT / "sample_videos" / "dev01_seated_r.mp4"), "--no-window", "--speak",
+         "--pace", "none"], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    cues = [json.loads(line)["message"] for line in out.stdout.splitlines()
+            if line.startswith("{") and json.loads(line)["event"] == "cue"]
+    assert "Finish tall — stop at neutral, don't lean back past it." in cues
+    time.sleep(0.5)
+    assert "Finish tall — stop at neutral, don't lean back past it." in said.read_text().splitlines()

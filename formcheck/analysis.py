@@ -18,7 +18,7 @@ import numpy as np
 from formcheck import kinematics as K
 from formcheck.config import Config
 from formcheck.faults import RepContext, evaluate
-from formcheck.reps import Phase, RepStateMachine, Segment, measure
+from formcheck.reps import Phase, RepMetrics, RepStateMachine, Segment, measure
 from formcheck.types import Fault, PoseFrame, Rep
 
 log = logging.getLogger(__name__)
@@ -413,6 +413,47 @@ class Analyzer:
             return None
         return np.array([np.median(a["hip_x"][i0 : i1 + 1][sel]), np.median(a["hip_y"][i0 : i1 + 1][sel])])
 
+    def _hip_shift(self, a: dict[str, np.ndarray], m: RepMetrics, rel: Segment, seg: Segment) -> float:
+        """Hip slide since the previous rep, as a fraction of thigh length.
+
+        The hip is taken where the trunk passes the set's top level, and compared with the same
+        point of the previous rep: matching the trunk angle cancels the landmark's own drift with
+        trunk pose (the hip landmark moves a few % of thigh length between flexion and arch).
+        """
+        thigh = float(np.median(a["thigh"])) or 1.0
+        if self._ref_hip is None and seg.order == "top":
+            # First rep of a set that starts at the top: the still hold before it is the reference.
+            k0 = int(np.searchsorted(a["t"], m.t_start - self.REF_HOLD_S))
+            k1 = int(np.searchsorted(a["t"], m.t_start))
+            if k1 > k0:
+                self._top_level = float(np.median(a["e"][k0:k1]))
+                self._ref_hip = self._hip_at_top_level(a, k0, k1 - 1)
+        hip_now = self._hip_at_top_level(a, int(np.searchsorted(a["t"], m.t_bottom)), rel.top[1])
+        shift = 0.0
+        if hip_now is not None:
+            if self._ref_hip is not None:
+                shift = float(np.linalg.norm(hip_now - self._ref_hip)) / thigh
+            self._ref_hip = hip_now
+        return shift
+
+    def _neck_extension(self, a: dict[str, np.ndarray], m: RepMetrics, rel: Segment) -> tuple[float, float]:
+        """Head tipped back during the top hold against the usual carriage (deg, and its time).
+
+        The baseline is the median carriage over the set's top samples; frames where the head is
+        not seen are skipped, and the median over the hold makes a held crank count while one
+        flickering landmark does not.
+        """
+        base = float(np.median(self._neck_top)) if self._neck_top else math.nan
+        k0 = int(np.searchsorted(a["t"], m.t_top))
+        neck = a["neck"][k0 : rel.top[1] + 1] - base
+        t = a["t"][k0 : rel.top[1] + 1]
+        band = max(self.cfg.faults.top_hold_band_deg, 0.1 * (m.peak_extension_deg - m.depth_deg))
+        ok = np.isfinite(neck) & (a["e"][k0 : rel.top[1] + 1] >= m.peak_extension_deg - band)
+        if ok.sum() < 3:
+            return 0.0, m.t_top
+        value = float(np.median(neck[ok]))
+        return value, float(t[ok][int(np.argmin(np.abs(neck[ok] - value)))])
+
     def _build_rep(self, seg: Segment) -> Rep:
         cfg = self.cfg
         i0 = min(seg.lowering[0], seg.lifting[0], seg.top[0])
@@ -424,39 +465,8 @@ class Analyzer:
                       (seg.top[0] - i0, seg.top[1] - i0))
         m = measure(rel, a["t"], a["e"], a["v"], cfg.reps.phase_frac, cfg.faults.top_hold_band_deg)
         counted = seg.kind == "counted"
-        # Hip slide: the hip where the trunk passes the set's top level, against the same point
-        # of the previous rep. Matching the trunk angle cancels the landmark's own drift with
-        # trunk pose (the hip landmark moves a few % of thigh length between flexion and arch).
-        thigh = float(np.median(a["thigh"])) or 1.0
-        shift = 0.0
-        if counted and self._ref_hip is None and seg.order == "top":
-            # First rep of a set that starts at the top: the still hold before it is the reference.
-            k0 = int(np.searchsorted(a["t"], m.t_start - self.REF_HOLD_S))
-            k1 = int(np.searchsorted(a["t"], m.t_start))
-            if k1 > k0:
-                self._top_level = float(np.median(a["e"][k0:k1]))
-                self._ref_hip = self._hip_at_top_level(a, k0, k1 - 1)
-        hip_now = self._hip_at_top_level(a, int(np.searchsorted(a["t"], m.t_bottom)), rel.top[1])
-        if counted and hip_now is not None:
-            if self._ref_hip is not None:
-                shift = float(np.linalg.norm(hip_now - self._ref_hip)) / thigh
-            self._ref_hip = hip_now
-        # Neck: head carriage during the top hold against the person's usual carriage at the
-        # top (median over the set's top samples); frames where the head is not seen are skipped.
-        base = float(np.median(self._neck_top)) if self._neck_top else math.nan
-        k0 = int(np.searchsorted(a["t"], m.t_top))
-        neck_win = a["neck"][k0 : rel.top[1] + 1] - base
-        neck_t = a["t"][k0 : rel.top[1] + 1]
-        at_top = a["e"][k0 : rel.top[1] + 1] >= m.peak_extension_deg - max(
-            cfg.faults.top_hold_band_deg, 0.1 * (m.peak_extension_deg - m.depth_deg))
-        ok = np.isfinite(neck_win) & at_top
-        if ok.sum() >= 3:
-            # The median over the hold: a held crank counts, a flicker of one landmark does not.
-            neck_ext = float(np.median(neck_win[ok]))
-            k = int(np.argmin(np.abs(neck_win[ok] - neck_ext)))
-            neck_t_pk = float(neck_t[ok][k])
-        else:
-            neck_ext, neck_t_pk = 0.0, m.t_top
+        shift = self._hip_shift(a, m, rel, seg) if counted else 0.0
+        neck_ext, neck_t_pk = self._neck_extension(a, m, rel)
         ctx = RepContext(
             metrics=m, profile=self.profile or "seated", counted=counted,
             hip_shift_frac=shift, hip_shift_t=m.t_top,

@@ -225,7 +225,7 @@ def score_clip(path: str, cfg: Config, annotate_to: str | None = None, estimator
             annot = VideoAnnotator(annotate_to, cfg)
             on_frame = annot.on_frame
         try:
-            res = analyze_clip(path, cfg, estimator=est, on_frame=on_frame, require_reps=True)
+            res = analyze_clip(path, cfg, estimator=est, on_frame=on_frame, require_person=True)
         finally:
             if annot is not None:
                 annot.close()

@@ -99,7 +99,7 @@ def add_parser(sub) -> None:
 
 
 def run_analyze(args: argparse.Namespace) -> int:
-    from formcheck.pipeline import analyze_clip
+    from formcheck.pipeline import analyze_clip, no_person_message
     from formcheck.progress import Progress
     from formcheck.report import format_summary, write_csv, write_json
     from formcheck.sources import check_video_path
@@ -145,10 +145,8 @@ def run_analyze(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(format_summary(report))
     if res.result.frames_with_pose == 0:
-        raise AnalysisError(
-            f"No person was found in {clip.name}. Film the whole body side-on, in good light"
-            + ("; the report was written anyway." if args.json else ".")
-        )
+        raise AnalysisError(no_person_message(clip.name)
+                            + (" The report was written anyway." if args.json else ""))
     if not args.quiet:
         written = [x for x in (args.json, args.csv, args.annotate, args.html) if x]
         if written:

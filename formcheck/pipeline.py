@@ -17,6 +17,11 @@ from formcheck.sources import ClipInfo, Frame, VideoSource
 log = logging.getLogger(__name__)
 
 
+def no_person_message(path: str | os.PathLike) -> str:
+    """What to tell the user when no frame of a clip showed a person."""
+    return f"No person was found in {os.fspath(path)}. Film the whole body side-on, in good light."
+
+
 @dataclass
 class ClipAnalysis:
     """The outcome of analysing one clip."""
@@ -50,13 +55,13 @@ def analyze_frames(
 def analyze_clip(
     path: str | os.PathLike, config: Config, estimator: PoseEstimator | None = None,
     on_frame: FrameHook | None = None, progress: Callable[[Frame, ClipInfo], None] | None = None,
-    include_frames: bool = True, require_reps: bool = False,
+    include_frames: bool = True, require_person: bool = False,
 ) -> ClipAnalysis:
     """Analyse one clip. Pass ``estimator`` to reuse a loaded model across clips (batch).
 
     ``progress(frame, clip_info)`` is called after each analysed frame.
 
-    Raises :class:`SourceError` for unreadable files and, with ``require_reps``,
+    Raises :class:`SourceError` for unreadable files and, with ``require_person``,
     :class:`AnalysisError` when no person or no usable side view was found.
     """
     own = estimator is None
@@ -79,8 +84,8 @@ def analyze_clip(
         if own:
             estimator.close()
     result = analyzer.finish(refine=True)
-    if require_reps and result.frames_with_pose == 0:
-        raise AnalysisError(f"{path}: no person was found in any frame. " + "Film the whole body, side-on.")
+    if require_person and result.frames_with_pose == 0:
+        raise AnalysisError(no_person_message(path))
     report = build_report(result, info, config.digest(), include_frames,
                           extra={"config": config.to_dict()})
     return ClipAnalysis(info, result, events, report)

@@ -369,7 +369,7 @@ def test_unexpected_errors_print_one_line_and_keep_the_log(tmp_path, capsys, mon
         raise RuntimeError("simulated bug")
 
     monkeypatch.setattr(cli_mod, "run_analyze", boom)
-    code = main(["analyze", str(CLIP)])  # parser built after the patch? run via set_defaults
+    code = main(["analyze", str(CLIP)])  # main() builds the parser, which binds the patched function
     err = capsys.readouterr().err
     assert code == 1
     assert "unexpected error: RuntimeError: simulated bug" in err

@@ -18,9 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from formcheck import batch
+from formcheck.app import batch
 from formcheck.config import load_config
-from formcheck.store import ResultStore
+from formcheck.app.store import ResultStore
 
 ROOT = Path(__file__).resolve().parent.parent
 

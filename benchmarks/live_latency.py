@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_once(clip: Path, record: str | None) -> dict:
-    from formcheck import live
-    from formcheck.cli import build_parser
+    from formcheck.app import live
+    from formcheck.app.cli import build_parser
 
     argv = ["live", "--camera", str(clip), "--no-window"]
     if record:

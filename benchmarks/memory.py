@@ -58,7 +58,7 @@ def make_clip(src: Path, out: Path, seconds: float) -> int:
 def child(clip: str, max_fps: float) -> int:
     """Analyse one clip and print one JSON line with peak RSS (MB), time, frames and reps."""
     from formcheck.config import load_config
-    from formcheck.pipeline import analyze_clip
+    from formcheck.app.pipeline import analyze_clip
 
     cfg = load_config(None, {"pose": {"max_fps": max_fps}})
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0

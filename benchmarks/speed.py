@@ -49,12 +49,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", metavar="OUT", help="write the figures as JSON")
     args = ap.parse_args(argv)
 
-    from formcheck.analysis import Analyzer
+    from formcheck.core.analysis import Analyzer
     from formcheck.config import load_config
-    from formcheck.pipeline import analyze_clip
-    from formcheck.pose import PoseEstimator
-    from formcheck.report import build_report
-    from formcheck.sources import VideoSource
+    from formcheck.app.pipeline import analyze_clip
+    from formcheck.media.pose import PoseEstimator
+    from formcheck.render.report import build_report
+    from formcheck.media.sources import VideoSource
 
     cfg = load_config(args.config, {"pose": {"max_fps": args.max_fps}})
     pc = cfg.pose

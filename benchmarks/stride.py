@@ -23,8 +23,8 @@ from collections import Counter
 from pathlib import Path
 
 from formcheck.config import load_config
-from formcheck.evaluate import collect, load_truth, public, report_from_landmarks, score_clip, totals
-from formcheck.report import write_json
+from formcheck.app.evaluate import collect, load_truth, public, report_from_landmarks, score_clip, totals
+from formcheck.render.report import write_json
 
 
 def fault_diff(base: list[str], other: list[str]) -> str:
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", metavar="OUT", help="write the figures as JSON")
     args = ap.parse_args(argv)
 
-    from formcheck.pipeline import analyze_clip
+    from formcheck.app.pipeline import analyze_clip
 
     rates = [0.0] + [h for h in args.hz if h > 0]
     items = collect(args.paths)

@@ -1,12 +1,12 @@
 """formcheck — a camera-based form checker for the lever back extension.
 
-The pipeline, one module per stage::
+The package reads as the pipeline::
 
-    sources -> pose -> kinematics -> reps -> faults -> analysis (streaming core)
-            -> report / annotate / live / batch (front ends)
+    media (sources, pose)  ->  core (kinematics -> reps -> faults -> cues, Analyzer)
+                           ->  render (overlay, reports)  ->  app (cli, live, batch, eval, ...)
 
-Only :mod:`formcheck.sources`, :mod:`formcheck.pose`, :mod:`formcheck.models` and the
-front ends import OpenCV or MediaPipe or touch files; the math is pure numpy.
+Only :mod:`formcheck.media`, :mod:`formcheck.render` and :mod:`formcheck.app` import OpenCV,
+MediaPipe or PyAV or touch files; :mod:`formcheck.core` is pure numpy.
 """
 
 __version__ = "0.1.0"

@@ -1,5 +1,5 @@
 import sys
 
-from formcheck.cli import main
+from formcheck.app.cli import main
 
 sys.exit(main())

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from formcheck.pose import PoseEstimator
-from formcheck.sources import VideoSource
+from formcheck.media.pose import PoseEstimator
+from formcheck.media.sources import VideoSource
 
 
 def cache(clip: str, out: Path) -> None:

@@ -1,6 +1,6 @@
 """Synthetic side-view landmark sequences with a scripted extension angle e(t).
 
-A stick figure whose trunk follows e(t) exactly (by the definitions in formcheck.kinematics),
+A stick figure whose trunk follows e(t) exactly (by the definitions in formcheck.core.kinematics),
 so tests know the true reps and faults. Pure numpy; no model, no video.
 """
 
@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from formcheck import landmarks as L
-from formcheck.analysis import LANDMARK_OFFSET_DEG
-from formcheck.types import PoseFrame
+from formcheck.core import landmarks as L
+from formcheck.core.analysis import LANDMARK_OFFSET_DEG
+from formcheck.core.types import PoseFrame
 
 FPS = 30.0
 
@@ -149,7 +149,7 @@ def body_frames(
 
 def run(frames, cfg=None, drop: set[int] | None = None):
     """Feed frames (None where index in ``drop``) through a fresh Analyzer; return (result, events)."""
-    from formcheck.analysis import Analyzer
+    from formcheck.core.analysis import Analyzer
     from formcheck.config import Config
 
     an = Analyzer(cfg or Config())

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pytest
 
-from formcheck import batch
-from formcheck.cli import main
+from formcheck.app import batch
+from formcheck.app.cli import main
 from formcheck.config import load_config
 from formcheck.errors import ConfigError, FormcheckError
-from formcheck.store import ResultStore
+from formcheck.app.store import ResultStore
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_videos"
@@ -48,7 +48,7 @@ def fake_task(path: str, cfg, annotate_to=None) -> dict:
              "faults": [{"id": f, "t": 0.5, "cue": "c"} for f in (ids if i == 0 else [])]}
             for i in range(n)]
     return {"status": "ok", "seconds": 0.01, "report": {
-        "schema": "formcheck.report/1",
+        "schema": "formcheck.render.report/1",
         "clip": {"path": path, "fps": 30.0, "n_frames": 90, "duration_s": 3.0},
         "summary": {"rep_count": n, "partial_reps": 0, "good_reps": n - bool(ids),
                     "faults": {f: 1 for f in ids}, "score": 90.0 if n else None},
@@ -180,7 +180,7 @@ def test_out_dir_reports_summary_and_html(clips, tmp_path, monkeypatch, caplog):
     assert a["reps"] == "3" and a["fault_hyperextension"] == "1" and a["fault_jerky_lift"] == "0"
     for name in ("a", "b", "copy_of_a"):
         rep = json.loads((out / f"{name}.json").read_text())
-        assert rep["schema"] == "formcheck.report/1" and rep["clip"]["path"].endswith(name + Path(rep["clip"]["path"]).suffix)
+        assert rep["schema"] == "formcheck.render.report/1" and rep["clip"]["path"].endswith(name + Path(rep["clip"]["path"]).suffix)
     # resume with the JSON of a skipped clip deleted: it is rewritten from the store
     (out / "b.json").unlink()
     run_fake([clips], db, out=out, html=True)
@@ -225,8 +225,7 @@ def test_ray_missing_gives_install_hint(monkeypatch, clips, tmp_path):
 
 
 def test_history_table_and_html_escaping(clips, tmp_path, monkeypatch, capsys):
-    from formcheck import history
-
+    from formcheck.app import history
     m = tmp_path / "m.csv"
     m.write_text("path,athlete,date\nclips/a.mp4,<b>Ann</b>,2024-03-01\n"
                  "clips/sub/b.mov,<b>Ann</b>,2024-03-08\nclips/bad.mp4,<b>Ann</b>,2024-03-08\n")
@@ -274,7 +273,7 @@ def _clip_facts(db) -> dict:
 
 @pytest.mark.e2e
 def test_batch_matches_analyze_clip(tmp_path):
-    from formcheck.pipeline import analyze_clip
+    from formcheck.app.pipeline import analyze_clip
 
     cfg_file = _fast_config(tmp_path, 15.0)
     out = tmp_path / "out"
@@ -376,7 +375,7 @@ def test_sigkill_and_resume_equals_uninterrupted_run(tmp_path):
 @pytest.mark.e2e
 def test_ray_engine_local_instance(tmp_path):
     pytest.importorskip("ray")
-    from formcheck.pipeline import analyze_clip
+    from formcheck.app.pipeline import analyze_clip
 
     clip = SAMPLES / "dev02_seated_l.mp4"
     broken = tmp_path / "broken.mp4"
@@ -393,7 +392,7 @@ def test_ray_engine_local_instance(tmp_path):
 
 
 def test_html_with_the_real_html_report_module(clips, tmp_path, capsys):
-    html_report = pytest.importorskip("formcheck.html_report")
+    html_report = pytest.importorskip("formcheck.render.html_report")
     if not hasattr(html_report, "write_index_html") or not hasattr(html_report, "write_history_html"):
         pytest.skip("this html_report has no batch/history pages")
     m = tmp_path / "m.csv"

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from synth import RepScript, body_frames, fault_ids, run, script_set
 
-from formcheck import kinematics as K
-from formcheck.analysis import MSG_SIDE_ON, MSG_STEP_BACK, Analyzer
+from formcheck.core import kinematics as K
+from formcheck.core.analysis import MSG_SIDE_ON, MSG_STEP_BACK, Analyzer
 from formcheck.config import Config
-from formcheck.faults import FAULT_IDS, RULES
+from formcheck.core.faults import FAULT_IDS, RULES
 
 PROFILES = ["seated", "prone"]
 FACINGS = ["right", "left"]
@@ -159,8 +159,8 @@ def test_frontal_view_is_refused_with_guidance():
 def test_hidden_knees_ask_to_step_back():
     t, e, _, _ = script_set([RepScript()])
     frames = body_frames(t, e, "seated", "right")
-    from formcheck import landmarks as L
-    from formcheck.types import PoseFrame
+    from formcheck.core import landmarks as L
+    from formcheck.core.types import PoseFrame
 
     hidden = []
     for f in frames:

@@ -15,7 +15,7 @@ import pytest
 from conftest import SAMPLES, SHARED
 
 from formcheck.config import load_config
-from formcheck.pipeline import analyze_clip
+from formcheck.app.pipeline import analyze_clip
 
 pytestmark = pytest.mark.e2e
 CLIPS = sorted(SAMPLES.glob("*.mp4"))
@@ -38,7 +38,7 @@ def test_sample_clip_matches_its_labels(clip, analyses):
     label = json.loads(clip.with_suffix(".json").read_text())
     a = analyses[clip.stem]
     report = a.report
-    assert report["schema"] == "formcheck.report/1"
+    assert report["schema"] == "formcheck.render.report/1"
     assert report["profile"] == label["profile"]
     assert report["facing"] == label["facing"]
     assert report["summary"]["rep_count"] == label["expected_rep_count"]

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from formcheck import evaluate as ev
-from formcheck.cli import main
+from formcheck.app import evaluate as ev
+from formcheck.app.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_videos"
@@ -26,7 +26,7 @@ def rep(t0, t1, faults=(), counted=True, index=1, found=True):
 
 
 def report(reps, frames=None, profile="seated"):
-    r = {"schema": "formcheck.report/1", "clip": {"path": "x.mp4"}, "profile": profile,
+    r = {"schema": "formcheck.render.report/1", "clip": {"path": "x.mp4"}, "profile": profile,
          "summary": {"rep_count": sum(x["counted"] for x in reps),
                      "partial_reps": sum(not x["counted"] for x in reps)},
          "warnings": [], "reps": reps}
@@ -205,7 +205,7 @@ def _write(p: Path, d: dict) -> Path:
 
 def test_load_truth_rejects_other_files(tmp_path):
     with pytest.raises(ev.SourceError, match="expected schema"):
-        ev.load_truth(_write(tmp_path / "r.json", {"schema": "formcheck.report/1"}))
+        ev.load_truth(_write(tmp_path / "r.json", {"schema": "formcheck.render.report/1"}))
     with pytest.raises(ev.SourceError, match="expected_rep_count"):
         ev.load_truth(_write(tmp_path / "t.json", {"schema": ev.TRUTH_SCHEMA}))
     t = ev.load_truth(_write(tmp_path / "ok.json", {"schema": ev.TRUTH_SCHEMA, "expected_rep_count": 2}))
@@ -279,7 +279,7 @@ def test_sweep_values_parse_and_reject_reports(tmp_path, capsys):
 
 def test_track_replay_honours_max_fps():
     from formcheck.config import load_config
-    from formcheck.sources import ClipInfo
+    from formcheck.media.sources import ClipInfo
 
     info = ClipInfo("x.mp4", 30.0, 60, 2.0, 640, 480, 0)
     track = ev.PoseTrack([(k / 30.0, None) for k in range(60)], info)

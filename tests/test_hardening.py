@@ -19,10 +19,10 @@ import numpy as np
 import pytest
 from conftest import SAMPLES
 
-from formcheck.cli import main
+from formcheck.app.cli import main
 from formcheck.errors import ModelError, OutputError
-from formcheck.report import atomic_write
-from formcheck.sources import VideoSource
+from formcheck.render.report import atomic_write
+from formcheck.media.sources import VideoSource
 
 CLIP = SAMPLES / "dev01_seated_r.mp4"
 LABEL = json.loads(CLIP.with_suffix(".json").read_text())
@@ -165,7 +165,7 @@ def test_4k_clip_memory_stays_bounded(tmp_path):
     code = (
         "import re, sys\n"
         "from formcheck.config import load_config\n"
-        "from formcheck.pipeline import analyze_clip\n"
+        "from formcheck.app.pipeline import analyze_clip\n"
         "a = analyze_clip(sys.argv[1], load_config())\n"
         "kb = int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1))\n"
         "print(a.report['summary']['frames_analysed'], kb // 1024)\n"
@@ -302,7 +302,7 @@ def test_write_errors_are_explained_and_leave_no_partial_file(tmp_path, monkeypa
 
 @pytest.mark.e2e
 def test_full_disk_during_analyze_is_a_clear_error(tmp_path, capsys, monkeypatch):
-    import formcheck.report as report
+    import formcheck.render.report as report
 
     real_fdopen = os.fdopen
 
@@ -335,8 +335,7 @@ def test_missing_or_corrupt_model(tmp_path, capsys):
 
 
 def test_optional_model_download_fails_clearly_offline(tmp_path, monkeypatch):
-    from formcheck import models
-
+    from formcheck.media import models
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
 
     def no_network(*a, **k):
@@ -361,7 +360,7 @@ def test_analyze_works_with_the_network_blocked(tmp_path, capsys, monkeypatch):
 
 
 def test_unexpected_errors_print_one_line_and_keep_the_log(tmp_path, capsys, monkeypatch):
-    import formcheck.cli as cli_mod
+    import formcheck.app.cli as cli_mod
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
 

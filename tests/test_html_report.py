@@ -24,11 +24,11 @@ from conftest import ROOT, SAMPLES
 from synth import RepScript, body_frames, run, script_set
 
 from formcheck.config import Config
-from formcheck.html_report import (
+from formcheck.render.html_report import (
     Thresholds, script_json, write_history_html, write_html_report, write_index_html,
 )
-from formcheck.report import build_report
-from formcheck.sources import ClipInfo
+from formcheck.render.report import build_report
+from formcheck.media.sources import ClipInfo
 
 EVIL = "<script>alert(1)</script>"
 EVIL_ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -527,7 +527,7 @@ def test_history_in_browser(browser, tmp_path):
 @pytest.mark.parametrize("clip", sorted(SAMPLES.glob("*.mp4")), ids=lambda c: c.stem)
 def test_cli_analyze_writes_html(clip, tmp_path, request):
     """`formcheck analyze CLIP --annotate out.webm --html out.html` on every sample clip."""
-    from formcheck.cli import main
+    from formcheck.app.cli import main
 
     out = tmp_path / "out"
     # Every frame: the rep table must equal the JSON report of the same run (and the labels).

@@ -15,13 +15,13 @@ import cv2
 import numpy as np
 import pytest
 
-from formcheck import live
-from formcheck.analysis import Event
-from formcheck.annotate import (FormOverlay, OverlayState, VideoAnnotator, VideoWriteError,
+from formcheck.app import live
+from formcheck.core.analysis import Event
+from formcheck.render.annotate import (FormOverlay, OverlayState, VideoAnnotator, VideoWriteError,
                                 ascii_text)
-from formcheck.cli import build_parser
+from formcheck.app.cli import build_parser
 from formcheck.config import load_config
-from formcheck.cues import Cue, CueRationer
+from formcheck.core.cues import Cue, CueRationer
 from formcheck.errors import FormcheckError, SourceError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -293,7 +293,7 @@ def _rep_signature(reps: list[dict]) -> list[tuple]:
 @pytest.mark.e2e
 @pytest.mark.parametrize("clip", CLIPS, ids=[c.stem for c in CLIPS])
 def test_live_equals_analyze(clip, capsys):
-    from formcheck.pipeline import analyze_clip
+    from formcheck.app.pipeline import analyze_clip
 
     ref = analyze_clip(clip, load_config(), include_frames=False)
     rc = live.run(live_args("--camera", str(clip), "--no-window", "--pace", "none"))
@@ -310,7 +310,7 @@ def test_live_equals_analyze(clip, capsys):
 
 @pytest.mark.e2e
 def test_slowed_pose_drops_frames_instead_of_lagging(tmp_path, capsys, monkeypatch):
-    from formcheck.pose import PoseEstimator
+    from formcheck.media.pose import PoseEstimator
 
     clip = tmp_path / "short.mp4"  # the first 3 s of a sample clip
     cap = cv2.VideoCapture(str(CLIPS[0]))
@@ -339,7 +339,7 @@ def test_slowed_pose_drops_frames_instead_of_lagging(tmp_path, capsys, monkeypat
 
 @pytest.mark.e2e
 def test_camera_lost_mid_set_keeps_summary_and_writes_report(tmp_path, capsys):
-    from formcheck.sources import VideoSource
+    from formcheck.media.sources import VideoSource
 
     with VideoSource(CLIPS[0]) as src:  # a "camera" that dies after ~9.5 s (two reps in)
         frames = [(f.t_s, f.image) for f in src if f.t_s < 9.6]
@@ -354,7 +354,7 @@ def test_camera_lost_mid_set_keeps_summary_and_writes_report(tmp_path, capsys):
     assert summary["event"] == "summary" and summary["ended"] == "camera_lost"
     assert summary["rep_count"] >= 1 and summary["frames_processed"] == len(frames)
     data = json.loads(report.read_text())
-    assert data["schema"] == "formcheck.report/1"
+    assert data["schema"] == "formcheck.render.report/1"
     assert data["summary"]["rep_count"] == summary["rep_count"]
     assert data["clip"]["path"] == "camera:fake camera"
     assert data["live"]["ended"] == "camera_lost"
@@ -410,7 +410,7 @@ def test_live_window_on_a_virtual_display(tmp_path):
     assert proc.returncode == 0, err
     assert "Traceback" not in err
     rep = json.loads(report.read_text())
-    assert rep["schema"] == "formcheck.report/1"
+    assert rep["schema"] == "formcheck.render.report/1"
     assert "latency capture->overlay" in out
     assert "[calibration]" in out  # 'c': hold-still calibration ran (and reported its result)
     assert "[reset]" in out  # 'r': a new set

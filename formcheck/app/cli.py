@@ -21,11 +21,11 @@ log = logging.getLogger("formcheck")
 
 # Front-end modules that add subcommands (in --help order).
 COMMAND_MODULES = (
-    "formcheck.cli",
-    "formcheck.evaluate",
-    "formcheck.live",
-    "formcheck.batch",
-    "formcheck.history",
+    "formcheck.app.cli",
+    "formcheck.app.evaluate",
+    "formcheck.app.live",
+    "formcheck.app.batch",
+    "formcheck.app.history",
 )
 
 EPILOG = """\
@@ -41,7 +41,7 @@ Film side-on, whole body in view (hips, knees and shoulders), camera still.
 
 def sample_clip() -> Path:
     """The bundled sample clip (the checkout's sample_videos/)."""
-    here = Path(__file__).resolve().parent.parent / "sample_videos"
+    here = Path(__file__).resolve().parents[2] / "sample_videos"
     clips = sorted(here.glob("*.mp4"))
     if not clips:
         raise FormcheckError(
@@ -83,7 +83,7 @@ def add_parser(sub) -> None:
     )
     p.add_argument("clip", nargs="?", help="video file (default: the bundled sample clip)")
     common_options(p)
-    p.add_argument("--json", metavar="OUT", help="write the JSON report (schema formcheck.report/1)")
+    p.add_argument("--json", metavar="OUT", help="write the JSON report (schema formcheck.render.report/1)")
     p.add_argument("--csv", metavar="OUT", help="write one CSV row per rep")
     p.add_argument("--max-fps", type=float, default=None, metavar="HZ",
                    help="analyse at most HZ frames per second (0 = every frame)")
@@ -99,10 +99,10 @@ def add_parser(sub) -> None:
 
 
 def run_analyze(args: argparse.Namespace) -> int:
-    from formcheck.pipeline import analyze_clip, no_person_message
-    from formcheck.progress import Progress
-    from formcheck.report import format_summary, write_csv, write_json
-    from formcheck.sources import check_video_path
+    from formcheck.app.pipeline import analyze_clip, no_person_message
+    from formcheck.app.progress import Progress
+    from formcheck.render.report import format_summary, write_csv, write_json
+    from formcheck.media.sources import check_video_path
 
     cfg = config_from_args(args)
     no_clip = args.clip is None
@@ -111,7 +111,7 @@ def run_analyze(args: argparse.Namespace) -> int:
     hooks = []
     annot = None
     if args.annotate:
-        from formcheck.annotate import VideoAnnotator
+        from formcheck.render.annotate import VideoAnnotator
 
         annot = VideoAnnotator(args.annotate, cfg)
         hooks.append(annot.on_frame)
@@ -139,7 +139,7 @@ def run_analyze(args: argparse.Namespace) -> int:
     if args.csv:
         write_csv(report, args.csv)
     if args.html:
-        from formcheck.html_report import write_html_report
+        from formcheck.render.html_report import write_html_report
 
         write_html_report(report, args.html, video=args.annotate)
     if not args.quiet:
@@ -184,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def error_log_path() -> Path:
-    from formcheck.models import cache_dir
+    from formcheck.media.models import cache_dir
 
     return cache_dir() / "last-error.log"
 

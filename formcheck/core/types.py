@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from formcheck.landmarks import N_LANDMARKS
+from formcheck.core.landmarks import N_LANDMARKS
 
 
 @dataclass(frozen=True)

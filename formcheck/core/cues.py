@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from collections.abc import Iterable
 
-from formcheck.faults import FAULT_IDS
+from formcheck.core.faults import FAULT_IDS
 
 GUIDANCE_KINDS = ("view", "tracking_lost")
 _SEVERITY_RANK = {"major": 0, "minor": 1}

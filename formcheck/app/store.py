@@ -98,7 +98,7 @@ def file_sha256(path: str | os.PathLike, chunk_bytes: int = 1 << 20) -> str:
 class ClipRecord:
     """What the driver knows about one clip before and after analysing it.
 
-    ``report`` is the ``formcheck.report/1`` dict for ``status == "ok"``; ``error`` the message
+    ``report`` is the ``formcheck.render.report/1`` dict for ``status == "ok"``; ``error`` the message
     for ``status == "error"``; ``timings`` the analysis wall time in seconds.
     """
 
@@ -345,16 +345,16 @@ class ResultStore:
             yield d
 
     def export_json(self, path: str | os.PathLike) -> Path:
-        from formcheck.report import atomic_write
+        from formcheck.render.report import atomic_write
 
-        data = {"schema": "formcheck.store-export/1", "schema_version": self.schema_version,
+        data = {"schema": "formcheck.app.store-export/1", "schema_version": self.schema_version,
                 "clips": list(self.iter_export())}
         return atomic_write(path, json.dumps(data, indent=1) + "\n")
 
     def export_csv(self, path: str | os.PathLike) -> Path:
         """One row per clip: the clip columns, then one count column per fault id."""
-        from formcheck.faults import FAULT_IDS
-        from formcheck.report import atomic_write
+        from formcheck.core.faults import FAULT_IDS
+        from formcheck.render.report import atomic_write
 
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")

@@ -7,12 +7,12 @@ import os
 from dataclasses import dataclass
 from collections.abc import Callable, Iterable
 
-from formcheck.analysis import Analyzer, Event, SetResult
+from formcheck.core.analysis import Analyzer, Event, SetResult
 from formcheck.config import Config
 from formcheck.errors import AnalysisError
-from formcheck.pose import PoseEstimator
-from formcheck.report import build_report
-from formcheck.sources import ClipInfo, Frame, VideoSource
+from formcheck.media.pose import PoseEstimator
+from formcheck.render.report import build_report
+from formcheck.media.sources import ClipInfo, Frame, VideoSource
 
 log = logging.getLogger(__name__)
 

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from formcheck import kinematics as K
+from formcheck.core import kinematics as K
 from formcheck.config import Config
-from formcheck.faults import RepContext, evaluate
-from formcheck.reps import Phase, RepMetrics, RepStateMachine, Segment, measure
-from formcheck.types import Fault, PoseFrame, Rep
+from formcheck.core.faults import RepContext, evaluate
+from formcheck.core.reps import Phase, RepMetrics, RepStateMachine, Segment, measure
+from formcheck.core.types import Fault, PoseFrame, Rep
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class Event:
 
     kinds: ``view`` (set-up guidance), ``view_ok``, ``armed``, ``rep_counted``, ``rep`` (a
     finalised rep with its faults), ``partial``, ``fault`` (message = cue), ``tracking_lost``.
-    Cues for people are rationed from these by :mod:`formcheck.cues`.
+    Cues for people are rationed from these by :mod:`formcheck.core.cues`.
     """
 
     kind: str

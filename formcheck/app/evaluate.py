@@ -1,6 +1,6 @@
 """``formcheck eval``: measure the analysis against labelled clips (issue #3).
 
-For every clip it compares a report (``formcheck.report/1``) with the clip's truth labels
+For every clip it compares a report (``formcheck.render.report/1``) with the clip's truth labels
 (``formcheck.truth/1``): rep count, extension-angle error against the per-frame labels, and
 per-fault precision / recall / F1 over reps matched by time overlap. Gates (``--min-*`` /
 ``--max-*``) make the command exit 1 when missed, so CI can run it.
@@ -456,7 +456,7 @@ class PoseTrack:
     """The poses of one clip (``(t_s, PoseFrame | None)`` per analysed frame) and its ClipInfo.
 
     Poses depend only on the video and the pose settings, so one track can be replayed through
-    the :class:`~formcheck.analysis.Analyzer` under many analysis settings (threshold sweeps).
+    the :class:`~formcheck.core.analysis.Analyzer` under many analysis settings (threshold sweeps).
     """
 
     poses: list
@@ -467,11 +467,11 @@ class PoseTrack:
 def report_from_track(track: PoseTrack, cfg) -> dict[str, Any]:
     """Replay a :class:`PoseTrack` through a fresh Analyzer and build the report.
 
-    Honours ``cfg.pose.max_fps`` the way :class:`~formcheck.sources.VideoSource` does (a track
+    Honours ``cfg.pose.max_fps`` the way :class:`~formcheck.media.sources.VideoSource` does (a track
     recorded at every frame can be replayed at a lower rate, not the reverse).
     """
-    from formcheck.analysis import Analyzer
-    from formcheck.report import build_report
+    from formcheck.core.analysis import Analyzer
+    from formcheck.render.report import build_report
 
     fps = track.info.fps if track.info.fps > 0 else 30.0
     hz = cfg.pose.max_fps
@@ -491,8 +491,8 @@ def report_from_track(track: PoseTrack, cfg) -> dict[str, Any]:
 def track_from_landmarks(npz: str | os.PathLike, cfg, clip_path: str = "") -> PoseTrack:
     """A :class:`PoseTrack` from a landmark cache (``t``, ``xy`` (n,33,2) px, ``vis``, ``z``,
     ``ok``, ``wh``), as written by ``scripts/cache_landmarks.py``."""
-    from formcheck.sources import ClipInfo
-    from formcheck.types import PoseFrame
+    from formcheck.media.sources import ClipInfo
+    from formcheck.core.types import PoseFrame
 
     d = np.load(npz)
     t, xy, vis, ok = d["t"], d["xy"], d["vis"], d["ok"].astype(bool)
@@ -513,9 +513,9 @@ def report_from_landmarks(npz: str | os.PathLike, cfg, clip_path: str = "") -> d
 
 
 def report_from_video(clip: Path, cfg, keep_track: bool = False) -> tuple[dict[str, Any], PoseTrack | None]:
-    """Analyse ``clip`` with the real pose model (:func:`formcheck.pipeline.analyze_clip`);
+    """Analyse ``clip`` with the real pose model (:func:`formcheck.app.pipeline.analyze_clip`);
     with ``keep_track`` also return its poses for replays."""
-    from formcheck.pipeline import analyze_clip
+    from formcheck.app.pipeline import analyze_clip
 
     poses: list = []
     hook = (lambda frame, pose, analyzer, events: poses.append((frame.t_s, pose))) if keep_track else None
@@ -543,7 +543,7 @@ def _parse_set(items: Sequence[str]) -> dict[str, dict]:
 
 
 def add_parser(sub) -> None:
-    from formcheck.cli import common_options
+    from formcheck.app.cli import common_options
 
     p = sub.add_parser(
         "eval", aliases=["evaluate"], help="measure reps, angles and faults against labelled clips",
@@ -623,7 +623,7 @@ def score_all(items, cfg, args, tracks: dict[str, PoseTrack] | None = None, log_
             if tracks is not None and track is not None:
                 tracks[name] = track
         if args.save_reports:
-            from formcheck.report import write_json
+            from formcheck.render.report import write_json
 
             write_json(report, Path(args.save_reports) / f"{name}.json")
         sc = score_clip(report, truth)
@@ -644,7 +644,7 @@ def sweep_line(value: Any, tot: dict[str, Any], fault_ids: Sequence[str] | None)
 
 
 def run(args: argparse.Namespace) -> int:
-    from formcheck.cli import config_from_args
+    from formcheck.app.cli import config_from_args
     from formcheck.config import merge
 
     cfg = config_from_args(args)
@@ -652,7 +652,7 @@ def run(args: argparse.Namespace) -> int:
         cfg = merge(cfg, _parse_set(args.set), origin="--set")
     fault_ids = [s.strip() for s in args.fault_ids.split(",") if s.strip()] if args.fault_ids else None
     if fault_ids:
-        from formcheck.faults import FAULT_IDS
+        from formcheck.core.faults import FAULT_IDS
 
         bad = [f for f in fault_ids if f not in FAULT_IDS]
         if bad:
@@ -678,7 +678,7 @@ def run(args: argparse.Namespace) -> int:
             print(sweep_line(v, tot, fault_ids) + ("  gates missed" if missed else ""), flush=True)
             rows.append({"value": v, "totals": public(tot), "gates_missed": missed, "clips": public(clips)})
         if args.json:
-            from formcheck.report import atomic_write
+            from formcheck.render.report import atomic_write
 
             atomic_write(args.json, json.dumps({"schema": EVAL_SCHEMA, "sweep": key, "rows": rows,
                                                 "seconds": round(time.perf_counter() - t0, 2)},
@@ -693,7 +693,7 @@ def run(args: argparse.Namespace) -> int:
         text = text.splitlines()[-1]
     print(text)
     if args.json:
-        from formcheck.report import atomic_write
+        from formcheck.render.report import atomic_write
 
         doc = {
             "schema": EVAL_SCHEMA, "config_digest": cfg.digest(), "config": cfg.to_dict(),

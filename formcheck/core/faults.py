@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from collections.abc import Callable
 
 from formcheck.config import FaultConfig
-from formcheck.reps import RepMetrics
-from formcheck.types import Fault
+from formcheck.core.reps import RepMetrics
+from formcheck.core.types import Fault
 
 FAULT_IDS = (
     "hyperextension", "jerky_lift", "fast_descent", "no_top_pause",

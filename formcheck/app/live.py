@@ -1,7 +1,7 @@
 """``formcheck live``: rep counting, fault cues and an overlay from a webcam, while you train.
 
 Edge module (OpenCV capture, window, keyboard, TTS subprocess). The analysis is the same
-streaming :class:`~formcheck.analysis.Analyzer` that ``formcheck analyze`` uses, so the same
+streaming :class:`~formcheck.core.analysis.Analyzer` that ``formcheck analyze`` uses, so the same
 movement gives the same reps and faults.
 
 Pipeline, per processed frame::
@@ -41,14 +41,14 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from formcheck.analysis import Analyzer, SetResult
-from formcheck.annotate import FormOverlay, OverlayTracker, VideoAnnotator
+from formcheck.core.analysis import Analyzer, SetResult
+from formcheck.render.annotate import FormOverlay, OverlayTracker, VideoAnnotator
 from formcheck.config import Config
-from formcheck.cues import Cue, CueRationer
+from formcheck.core.cues import Cue, CueRationer
 from formcheck.errors import FormcheckError, SourceError
-from formcheck.faults import FAULT_IDS
-from formcheck.native import quiet_native_stderr
-from formcheck.sources import ClipInfo, VideoSource, check_video_path
+from formcheck.core.faults import FAULT_IDS
+from formcheck.media.native import quiet_native_stderr
+from formcheck.media.sources import ClipInfo, VideoSource, check_video_path
 
 log = logging.getLogger(__name__)
 
@@ -685,7 +685,7 @@ summarised and --report written).
 
 
 def add_parser(sub) -> None:
-    from formcheck.cli import common_options
+    from formcheck.app.cli import common_options
 
     p = sub.add_parser(
         "live", help="live webcam feedback: rep counter, angle dial and spoken cues",
@@ -725,8 +725,8 @@ def _human(d: dict) -> str | None:
 
 
 def build_live_report(live: LiveResult, source: CameraSource, cfg: Config, pace: str) -> dict:
-    """The formcheck.report/1 dict of a live session (clip = the camera or file)."""
-    from formcheck.report import build_report
+    """The formcheck.render.report/1 dict of a live session (clip = the camera or file)."""
+    from formcheck.render.report import build_report
 
     reader = source.reader
     if isinstance(reader, FileReader):
@@ -743,8 +743,8 @@ def build_live_report(live: LiveResult, source: CameraSource, cfg: Config, pace:
 
 def run(args: argparse.Namespace, estimator_factory=None, reader: FrameReader | None = None) -> int:
     """``formcheck live``. ``estimator_factory`` / ``reader`` are test seams."""
-    from formcheck.cli import config_from_args
-    from formcheck.report import format_summary, write_json
+    from formcheck.app.cli import config_from_args
+    from formcheck.render.report import format_summary, write_json
 
     cfg = config_from_args(args)
     json_mode = bool(args.no_window)
@@ -776,7 +776,7 @@ def run(args: argparse.Namespace, estimator_factory=None, reader: FrameReader | 
                       "`sudo apt install espeak-ng`); continuing without speech.", file=sys.stderr)
                 speaker = None
         if estimator_factory is None:
-            from formcheck.pose import PoseEstimator
+            from formcheck.media.pose import PoseEstimator
 
             pc = cfg.pose
             estimator = PoseEstimator(pc.model, pc.min_detection_confidence,

@@ -34,11 +34,11 @@ from collections.abc import Callable, Iterable, Iterator
 
 from formcheck.config import PROFILES, Config, merge
 from formcheck.errors import ConfigError, FormcheckError, SourceError
-from formcheck.store import DEFAULT_DB_NAME, ClipRecord, ResultStore, file_sha256
+from formcheck.app.store import DEFAULT_DB_NAME, ClipRecord, ResultStore, file_sha256
 
 log = logging.getLogger(__name__)
 
-# Same list as formcheck.sources.VIDEO_SUFFIXES (kept here so that planning needs no cv2).
+# Same list as formcheck.media.sources.VIDEO_SUFFIXES (kept here so that planning needs no cv2).
 VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv"}
 MAX_RETRIES = 2  # a clip whose worker crashed / was lost is retried this often, then an error row
 RAY_INSTALL_HINT = "Ray is not installed: install with pip install 'formcheck[ray]'"
@@ -195,7 +195,7 @@ def worker_estimator(cfg: Config):
     global _ESTIMATOR, _ESTIMATOR_KEY
     key = _pose_key(cfg)
     if _ESTIMATOR is None or _ESTIMATOR_KEY != key:
-        from formcheck.pose import PoseEstimator
+        from formcheck.media.pose import PoseEstimator
 
         if _ESTIMATOR is not None:
             _ESTIMATOR.close()
@@ -211,7 +211,7 @@ def score_clip(path: str, cfg: Config, annotate_to: str | None = None, estimator
     Returns ``{"status": "ok", "report": {...}, "seconds": s}`` or
     ``{"status": "error", "error": message, "error_type": name, "seconds": s}``.
     """
-    from formcheck.pipeline import analyze_clip
+    from formcheck.app.pipeline import analyze_clip
 
     t0 = time.perf_counter()
     annot = None
@@ -220,7 +220,7 @@ def score_clip(path: str, cfg: Config, annotate_to: str | None = None, estimator
         est.new_stream()
         on_frame = None
         if annotate_to:
-            from formcheck.annotate import VideoAnnotator
+            from formcheck.render.annotate import VideoAnnotator
 
             annot = VideoAnnotator(annotate_to, cfg)
             on_frame = annot.on_frame
@@ -471,7 +471,7 @@ def plan_jobs(jobs: list[ClipJob], base_cfg: Config) -> None:
         job.cfg = cfgs[job.profile]
         job.config_hash = job.cfg.digest()
         try:
-            from formcheck.sources import check_video_path  # noqa: WPS433 (cv2 import is fine here)
+            from formcheck.media.sources import check_video_path  # noqa: WPS433 (cv2 import is fine here)
 
             check_video_path(job.path)
             job.size = job.path.stat().st_size
@@ -489,7 +489,7 @@ def plan_jobs(jobs: list[ClipJob], base_cfg: Config) -> None:
 
 def summary_row(job: ClipJob, row, out: Path | None) -> dict[str, Any]:
     """One summary CSV row (dict) for an input clip and its store row (or None = pending)."""
-    from formcheck.faults import FAULT_IDS
+    from formcheck.core.faults import FAULT_IDS
 
     d: dict[str, Any] = {"path": str(job.path), "status": "pending", "reps": "", "partial_reps": "",
                          "score": "", "error": "", "athlete": job.athlete or "",
@@ -514,8 +514,8 @@ def summary_row(job: ClipJob, row, out: Path | None) -> dict[str, Any]:
 
 
 def write_summary_csv(rows: list[dict[str, Any]], path: Path) -> Path:
-    from formcheck.faults import FAULT_IDS
-    from formcheck.report import atomic_write
+    from formcheck.core.faults import FAULT_IDS
+    from formcheck.render.report import atomic_write
 
     cols = ["path", "status", "reps", "partial_reps", *(f"fault_{f}" for f in FAULT_IDS),
             "score", "error", "athlete", "date", "report"]
@@ -530,7 +530,7 @@ def write_summary_csv(rows: list[dict[str, Any]], path: Path) -> Path:
 def _annotate_available() -> bool:
     import importlib.util
 
-    return importlib.util.find_spec("formcheck.annotate") is not None
+    return importlib.util.find_spec("formcheck.render.annotate") is not None
 
 
 def run_batch(
@@ -544,8 +544,8 @@ def run_batch(
     ``workers=0`` (or ``engine="inline"``) analyses in this process, serially. ``task`` replaces
     :func:`score_clip` (tests use a fake one). ``stop`` lets a caller interrupt the run.
     """
-    from formcheck.progress import Progress
-    from formcheck.report import write_json
+    from formcheck.app.progress import Progress
+    from formcheck.render.report import write_json
 
     t_start = time.perf_counter()
     stop = stop or StopFlag()
@@ -557,7 +557,7 @@ def run_batch(
     if engine == "ray":
         import_ray()  # fail fast with the install hint, before hashing anything
     if annotate and not _annotate_available():
-        log.warning("--annotate: formcheck.annotate is not available in this version; "
+        log.warning("--annotate: formcheck.render.annotate is not available in this version; "
                     "no annotated videos will be written")
         annotate = False
 
@@ -669,8 +669,8 @@ def run_batch(
 
 def _write_html(rows: list[dict[str, Any]], jobs: list[ClipJob], out_dir: Path) -> None:
     """Per-clip HTML reports and DIR/index.html."""
-    from formcheck.faults import FAULT_IDS
-    from formcheck.html_report import write_html_report, write_index_html
+    from formcheck.core.faults import FAULT_IDS
+    from formcheck.render.html_report import write_html_report, write_index_html
 
     page_rows = []
     for row, job in zip(rows, jobs):
@@ -696,7 +696,7 @@ def _write_html(rows: list[dict[str, Any]], jobs: list[ClipJob], out_dir: Path) 
 # CLI
 # --------------------------------------------------------------------------------------------
 def add_parser(sub) -> None:
-    from formcheck.cli import common_options
+    from formcheck.app.cli import common_options
 
     p = sub.add_parser(
         "batch", help="score many clips into a results database (resumable)",
@@ -756,7 +756,7 @@ def _resume_command(args: argparse.Namespace, db: Path) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from formcheck.cli import config_from_args
+    from formcheck.app.cli import config_from_args
 
     cfg = config_from_args(args)
     db = Path(args.db) if args.db else default_db(args.out)

@@ -2,9 +2,9 @@
 
 Drawing follows the supervision pattern: each annotator is a small object whose
 ``annotate(frame_bgr, state) -> frame_bgr`` draws one thing; :class:`FormOverlay` composes them.
-What to draw comes in an :class:`OverlayState`, gathered from the :class:`~formcheck.analysis.
+What to draw comes in an :class:`OverlayState`, gathered from the :class:`~formcheck.core.analysis.
 Analyzer` by :class:`OverlayTracker` (which also rations cues with
-:class:`~formcheck.cues.CueRationer`). Nothing here changes the analysis.
+:class:`~formcheck.core.cues.CueRationer`). Nothing here changes the analysis.
 
 :class:`VideoAnnotator` is the ``on_frame`` hook used by ``formcheck analyze --annotate OUT`` and
 by ``formcheck live --record OUT``: it draws the overlay on every analysed frame and writes the
@@ -28,11 +28,11 @@ import cv2
 import numpy as np
 
 from formcheck.config import Config, FaultConfig, RepConfig
-from formcheck.cues import Cue, CueRationer
-from formcheck.landmarks import SKELETON
+from formcheck.core.cues import Cue, CueRationer
+from formcheck.core.landmarks import SKELETON
 from formcheck.errors import VideoWriteError  # noqa: F401  (re-exported)
-from formcheck.native import quiet_native_stderr
-from formcheck.types import PoseFrame
+from formcheck.media.native import quiet_native_stderr
+from formcheck.core.types import PoseFrame
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ class OverlayState:
 
     @classmethod
     def from_analyzer(cls, analyzer, t_s: float, pose: PoseFrame | None, **kw) -> OverlayState:
-        """Read the live state of an :class:`~formcheck.analysis.Analyzer`."""
+        """Read the live state of an :class:`~formcheck.core.analysis.Analyzer`."""
         view = getattr(analyzer, "view", None)
         body = getattr(analyzer, "last_body", None)
         trunk = None
@@ -213,7 +213,7 @@ def _pt(p) -> tuple[int, int]:
 
 # --------------------------------------------------------------------------- annotators
 class SkeletonAnnotator:
-    """The detected landmarks (formcheck.landmarks.SKELETON) and the trunk/thigh lines measured.
+    """The detected landmarks (formcheck.core.landmarks.SKELETON) and the trunk/thigh lines measured.
 
     Args:
         min_visibility: landmarks below this MediaPipe visibility (0-1) are not drawn.
@@ -552,7 +552,7 @@ class VideoAnnotator:
         overlay, tracker: share the live loop's overlay objects (optional).
 
     Use as ``on_frame(frame, pose, analyzer, events)`` hook (see
-    :func:`formcheck.pipeline.analyze_clip`), or call :meth:`write` with ready-drawn images;
+    :func:`formcheck.app.pipeline.analyze_clip`), or call :meth:`write` with ready-drawn images;
     always :meth:`close` (or use as a context manager).
     """
 
@@ -592,7 +592,7 @@ class VideoAnnotator:
         return self._writer.written if self._writer is not None else 0
 
     def on_frame(self, frame, pose, analyzer, events) -> None:
-        """Hook for :func:`~formcheck.pipeline.analyze_frames`: draw and write one frame."""
+        """Hook for :func:`~formcheck.app.pipeline.analyze_frames`: draw and write one frame."""
         state, _ = self.tracker.update(frame.t_s, pose, analyzer, events)
         self.write(self.overlay.annotate(frame.image, state), frame.t_s)
 

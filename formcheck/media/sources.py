@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from formcheck.errors import SourceError
-from formcheck.native import quiet_native_stderr
+from formcheck.media.native import quiet_native_stderr
 
 log = logging.getLogger(__name__)
 

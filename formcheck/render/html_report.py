@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from urllib.parse import quote
 
 from formcheck.config import Config
-from formcheck.report import atomic_write
+from formcheck.render.report import atomic_write
 
 log = logging.getLogger(__name__)
 

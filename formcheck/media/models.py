@@ -35,7 +35,7 @@ def bundled_model_path() -> Path:
     In a checkout (or an editable install) it is ``models/`` beside the package; an installed
     wheel carries the same folder as ``formcheck/models/``.
     """
-    pkg = Path(__file__).resolve().parent
+    pkg = Path(__file__).resolve().parent.parent  # the formcheck package
     candidates = (pkg.parent / "models" / BUNDLED_NAME, pkg / "models" / BUNDLED_NAME)
     for p in candidates:
         if p.is_file():

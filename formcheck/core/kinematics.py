@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from formcheck import landmarks as L
-from formcheck.types import PoseFrame
+from formcheck.core import landmarks as L
+from formcheck.core.types import PoseFrame
 
 SEATED, PRONE = "seated", "prone"
 

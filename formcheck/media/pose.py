@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from formcheck.errors import ModelError
-from formcheck.models import resolve_model
-from formcheck.native import quiet_native_stderr
-from formcheck.types import PoseFrame
+from formcheck.media.models import resolve_model
+from formcheck.media.native import quiet_native_stderr
+from formcheck.core.types import PoseFrame
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The versioned JSON report (``formcheck.report/1``) and the per-rep CSV.
+"""The versioned JSON report (``formcheck.render.report/1``) and the per-rep CSV.
 
 The keys listed in the report contract (issue #2) are stable; other keys may be added.
 """
@@ -18,12 +18,12 @@ from typing import Any
 import numpy as np
 
 from formcheck import __version__
-from formcheck.analysis import SetResult
+from formcheck.core.analysis import SetResult
 from formcheck.errors import OutputError
-from formcheck.faults import FAULT_IDS
-from formcheck.sources import ClipInfo
+from formcheck.core.faults import FAULT_IDS
+from formcheck.media.sources import ClipInfo
 
-SCHEMA = "formcheck.report/1"
+SCHEMA = "formcheck.render.report/1"
 
 
 def _num(x: float, nd: int = 3) -> float | None:

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from formcheck.store import DEFAULT_DB_NAME, ResultStore
+from formcheck.app.store import DEFAULT_DB_NAME, ResultStore
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +75,8 @@ def format_table(rows: list[dict[str, Any]]) -> str:
 
 def write_history(rows: list[dict[str, Any]], path: str | os.PathLike, title: str,
                   athlete: str | None = None) -> Path:
-    """The history page (:func:`formcheck.html_report.write_history_html`)."""
-    from formcheck.html_report import write_history_html
+    """The history page (:func:`formcheck.render.html_report.write_history_html`)."""
+    from formcheck.render.html_report import write_history_html
 
     page_rows = [dict(r, rep_count=r["reps"],
                       path=f"{r['clips']} clip{'s' if r['clips'] != 1 else ''}"

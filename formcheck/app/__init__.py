@@ -1,0 +1,1 @@
+"""Front ends: the command line, live feedback, batch scoring, eval, history and the store."""

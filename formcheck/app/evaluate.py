@@ -187,17 +187,19 @@ def _rep_name(found: dict | None, lab: dict | None) -> str:
 def angle_error(report: dict, truth: dict) -> dict[str, Any] | None:
     """Extension-angle error of the report against the per-frame labels (deg).
 
-    The label (``frames.t_s``, ``frames.extension_deg``) is interpolated linearly at the
+    The label (``frames.t_s`` and ``frames.extension_3d_deg``, the body's own angle, or
+    ``frames.extension_deg`` when a label file has no 3-D angle) is interpolated linearly at the
     report's frame times; frames where the report has no value (None/NaN) or that lie outside
     the labelled time span are left out. Returns {"mae", "bias" (mean report - label), "rmse",
     "max", "n"} or None when either side has no per-frame series.
     """
     lf = truth.get("frames") or {}
     rf = report.get("frames") or {}
-    if not lf.get("t_s") or not lf.get("extension_deg") or not rf.get("t_s"):
+    key = "extension_3d_deg" if lf.get("extension_3d_deg") else "extension_deg"  # the body's angle
+    if not lf.get("t_s") or not lf.get(key) or not rf.get("t_s"):
         return None
     lt = np.asarray(lf["t_s"], dtype=np.float64)
-    le = np.asarray([np.nan if v is None else v for v in lf["extension_deg"]], dtype=np.float64)
+    le = np.asarray([np.nan if v is None else v for v in lf[key]], dtype=np.float64)
     ok_l = np.isfinite(lt) & np.isfinite(le)
     lt, le = lt[ok_l], le[ok_l]
     rt = np.asarray(rf["t_s"], dtype=np.float64)

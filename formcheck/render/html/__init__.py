@@ -28,8 +28,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from formcheck.render.html.charts import extension_chart, history_chart, velocity_chart
 from formcheck.render.html.values import (
-    Thresholds, esc, faults_text, fmt, num, parse_date, rel_url, score_class, script_json,
-    sort_key, url,
+    Thresholds, date_text, esc, faults_text, fmt, num, parse_date, rel_url, score_class,
+    script_json, sort_key, url,
 )
 from formcheck.render.report import atomic_write
 
@@ -188,16 +188,22 @@ def _count(v: Any) -> tuple[str, str]:
     return ("–" if v is None else str(v)), sort_key(v)
 
 
-def index_context(rows: Sequence[Mapping[str, Any]], title: str) -> dict[str, Any]:
-    """The values ``index.html.j2`` shows for batch rows (see :func:`write_index_html`)."""
+def index_context(rows: Sequence[Mapping[str, Any]], title: str,
+                  run: Mapping[str, int] | None = None) -> dict[str, Any]:
+    """The values ``index.html.j2`` shows for batch rows (see :func:`write_index_html`).
+
+    The cards use the words of ``formcheck batch``'s closing line, "N clips: A ok, B failed,
+    C not done (D analysed, E already scored)": ok/failed/not done count the rows by status, and
+    analysed/already scored (this run's work, from ``run``) appear only when given."""
     views = []
-    n_ok = n_err = total_reps = 0
+    n_ok = n_err = n_pending = total_reps = 0
     scores: list[float] = []
     for row in rows:
         path = str(row.get("path") or "")
         status = str(row.get("status") or "")
         n_ok += status == "ok"
         n_err += status in ("error", "failed")
+        n_pending += status == "pending"
         total_reps += int(num(row.get("rep_count")) or 0)
         score = row.get("score")
         if num(score) is not None:
@@ -226,35 +232,34 @@ def index_context(rows: Sequence[Mapping[str, Any]], title: str) -> dict[str, An
     return {
         "title": title, "rows": views, "columns": columns,
         "show_athlete": show_athlete, "show_date": show_date,
-        "cards": [("Clips", len(rows)), ("Analysed", n_ok), ("Errors", n_err),
-                  ("Reps", total_reps), ("Mean score", mean)],
+        "cards": [("Clips", len(rows)), ("OK", n_ok), ("Failed", n_err)]
+                 + [("Not done", n_pending)] * bool(n_pending)
+                 + ([("Analysed", run.get("analysed", 0)), ("Already scored", run.get("skipped", 0))]
+                    if run is not None else [])
+                 + [("Reps", total_reps), ("Mean score", mean)],
         "scripts": ["sort.js"],
     }
 
 
-def render_index_html(rows: Sequence[Mapping[str, Any]], title: str = "formcheck batch") -> str:
+def render_index_html(rows: Sequence[Mapping[str, Any]], title: str = "formcheck batch",
+                      run: Mapping[str, int] | None = None) -> str:
     """The HTML text of a batch index: one sortable row per clip."""
-    return _render("index.html.j2", **index_context(rows, title))
+    return _render("index.html.j2", **index_context(rows, title, run))
 
 
 def write_index_html(rows: Sequence[Mapping[str, Any]], out_path: str | os.PathLike,
-                     title: str = "formcheck batch") -> Path:
-    """Write the batch index page. Row keys: path, status, rep_count, partial_reps, faults
-    (dict id → count or str), score, error, report_html (optional link relative to the page),
-    athlete and date (optional; shown as columns when any row has one)."""
-    return atomic_write(out_path, render_index_html(rows, title))
+                     title: str = "formcheck batch", run: Mapping[str, int] | None = None) -> Path:
+    """Write the batch index page. Row keys: path, status (ok, error, pending), rep_count,
+    partial_reps, faults (dict id → count or str), score, error, report_html (optional link
+    relative to the page), athlete and date (optional; shown as columns when any row has one).
+    ``run`` (optional): ``{"analysed": n, "skipped": n}``, this run's work, as the command
+    prints it."""
+    return atomic_write(out_path, render_index_html(rows, title, run))
 
 
 # --------------------------------------------------------------------------- history
 
 
-def date_text(value: Any) -> str:
-    """A session date as shown: ``YYYY-MM-DD HH:MM`` (UTC), or the raw text if unparsable,
-    or an en dash when missing."""
-    d = parse_date(value)
-    if d is not None:
-        return d.strftime("%Y-%m-%d %H:%M")
-    return str(value) if value else "–"
 
 
 def history_context(rows: Sequence[Mapping[str, Any]], athlete: str | None) -> dict[str, Any]:

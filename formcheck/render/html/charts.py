@@ -20,7 +20,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from formcheck.render.html.values import Thresholds, esc, parse_date
+from formcheck.render.html.values import Thresholds, date_text, esc, parse_date
 from formcheck.render.html.values import fmt as _fmt
 from formcheck.render.html.values import num as _num
 
@@ -329,8 +329,8 @@ def history_chart(rows: Sequence[Mapping[str, Any]]) -> Markup | None:
     p.path(xs, scores, "curve")
     # reps are drawn on the score scale after mapping 0..rhi onto 0..100
     p.path(xs, [None if v is None else v / rhi * 100.0 for v in reps], "curve2")
-    for x, (d, _, r), s, n in zip(xs, pts, scores, reps):
-        when = d.strftime("%Y-%m-%d %H:%M") if d else (r.get("date") or "undated")
+    for x, (_, _, r), s, n in zip(xs, pts, scores, reps):
+        when = date_text(r.get("date"), missing="undated")
         clip = Path(str(r.get("path") or "")).name
         if s is not None:
             p.add(f'<circle class="pt" cx="{p.X(x)}" cy="{p.Y(s)}" r="4.5"><title>'

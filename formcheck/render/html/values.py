@@ -102,6 +102,17 @@ def parse_date(s: Any) -> datetime | None:
     return d
 
 
+def date_text(value: Any, missing: str = "–") -> str:
+    """A session date as shown: a date-only value (``2025-01-06``) stays a date, a date-time is
+    ``YYYY-MM-DD HH:MM`` (UTC); unparsable text is shown as given, ``missing`` when empty."""
+    d = parse_date(value)
+    if d is None:
+        return str(value) if value else missing
+    if len(str(value).strip()) == 10:  # YYYY-MM-DD: no time of day was recorded
+        return d.strftime("%Y-%m-%d")
+    return d.strftime("%Y-%m-%d %H:%M")
+
+
 def faults_text(faults: Any) -> tuple[str, str]:
     """(text, sort key) for a faults value: a dict id → count or a preformatted string."""
     if isinstance(faults, Mapping):

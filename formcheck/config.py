@@ -159,6 +159,20 @@ def _check(name: str, value: Any, f: dataclasses.Field) -> None:
         raise ConfigError(f"{name}: expected a value <= {md['hi']}, got {value!r}")
 
 
+def finite_float(text: str) -> float:
+    """``argparse`` type for a number flag that is not a config key (e.g. ``live --lost-after``):
+    refuses NaN and ±inf with the same words as the config ("expected a finite number, got nan")."""
+    import argparse
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
 def merge(cfg: Config, data: dict[str, Any], origin: str = "config") -> Config:
     """A new Config with ``data`` ({section: {key: value}}) merged over ``cfg``."""
     new = dataclasses.replace(

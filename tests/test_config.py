@@ -129,3 +129,16 @@ def test_every_fault_id_can_be_disabled():
 
     cfg = merge(Config(), {"faults": {"disabled": list(FAULT_IDS)}})
     assert cfg.faults.disabled == list(FAULT_IDS)
+
+
+def test_finite_float_flag_type():
+    import argparse
+
+    from formcheck.config import finite_float
+
+    p = argparse.ArgumentParser(exit_on_error=False)
+    p.add_argument("--lost-after", type=finite_float)
+    assert p.parse_args(["--lost-after", "2.5"]).lost_after == 2.5
+    for bad in ("nan", "inf", "-inf", "two"):
+        with pytest.raises(argparse.ArgumentError, match="expected a (finite )?number, got"):
+            p.parse_args([f"--lost-after={bad}"])

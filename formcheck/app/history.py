@@ -77,8 +77,8 @@ def format_table(rows: list[dict[str, Any]]) -> str:
 
 def write_history(rows: list[dict[str, Any]], path: str | os.PathLike, title: str,
                   athlete: str | None = None) -> Path:
-    """The history page (:func:`formcheck.render.html_report.write_history_html`)."""
-    from formcheck.render.html_report import write_history_html
+    """The history page (:func:`formcheck.render.html.write_history_html`)."""
+    from formcheck.render.html import write_history_html
 
     page_rows = [dict(r, rep_count=r["reps"],
                       path=f"{r['clips']} clip{'s' if r['clips'] != 1 else ''}"

@@ -314,6 +314,31 @@ def test_pages_come_from_strict_autoescaping_templates_that_ship_in_the_wheel():
         assert len(mod.read_text().splitlines()) <= 400, mod
 
 
+def test_score_formula_is_documented_on_the_page_and_matches_the_core(report, tmp_path):
+    """The footer and the set-score tooltip state the formula, and the formula as written
+    reproduces the scores the analysis computed for this set."""
+    from markupsafe import escape
+
+    from formcheck.render.html import SCORE_HELP
+
+    text = write_html_report(report, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert f"<footer>\n<p>{escape(SCORE_HELP)}</p>" in text
+    assert f'<div class="card" title="{escape(SCORE_HELP)}"><div class="k">Set score</div>' in text
+    for words in ("loses 35 per major and 15 per minor fault", "mean of the counted reps",
+                  "minus 5 per partial rep"):
+        assert words in SCORE_HELP
+    # the formula, as the page states it
+    counted = [r for r in report["reps"] if r["counted"]]
+    for r in counted:
+        major = sum(f["severity"] == "major" for f in r["faults"])
+        minor = sum(f["severity"] != "major" for f in r["faults"])
+        assert r["score"] == max(0, 100 - 35 * major - 15 * minor)
+    partial = sum(not r["counted"] for r in report["reps"])
+    assert partial >= 1 and any(r["faults"] for r in counted)  # every term is exercised
+    expected = max(0.0, sum(r["score"] for r in counted) / len(counted) - 5 * partial)
+    assert report["summary"]["score"] == pytest.approx(expected, abs=0.05)
+
+
 def test_script_json_cannot_close_the_script_element():
     s = script_json({"a": "</script><script>alert(1)</script>", "b": "x & y \u2028"})
     assert "<" not in s and ">" not in s and "&" not in s and "\u2028" not in s

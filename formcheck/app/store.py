@@ -206,11 +206,8 @@ class ResultStore:
             raise FormcheckError(f"{self.path} is not a formcheck results database ({e}).") from e
         if version is None or version > SCHEMA_VERSION:
             raise FormcheckError(f"{self.path}: unsupported schema version {version}.")
-        if version < SCHEMA_VERSION:
-            raise FormcheckError(
-                f"{self.path} has schema {version}; this formcheck reads {SCHEMA_VERSION}. Run "
-                f"`formcheck batch ... --db {self.path}` once to upgrade it in place."
-            )
+        if version < SCHEMA_VERSION:  # written by an older formcheck: upgrade it in place
+            self._migrate()
 
     @property
     def schema_version(self) -> int:

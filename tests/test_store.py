@@ -234,3 +234,12 @@ def test_export_csv_has_iso_times_and_no_python_literals(tmp_path):
         for k, v in r.items():
             assert v not in ("True", "False", "None"), (k, v)
             assert not re.fullmatch(r"1\d{9}(\.\d+)?", v), (k, v)  # no raw epoch seconds
+
+
+def test_rep_csv_writes_booleans_as_1_and_0():
+    from formcheck.render.report import reps_csv
+
+    rep = fake_report("/a.mp4", [[]], partial=1)
+    rows = list(csv.DictReader(io.StringIO(reps_csv(rep))))
+    assert [r["counted"] for r in rows] == ["1", "0"]
+    assert not any(v in ("True", "False") for r in rows for v in r.values())

@@ -8,13 +8,16 @@ defaults on a fresh copy and rejects unknown keys, wrong types and out-of-range 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import hashlib
 import json
+import math
 import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from formcheck.core.ids import FAULT_IDS
 from formcheck.errors import ConfigError
 
 if sys.version_info >= (3, 11):
@@ -74,7 +77,10 @@ class FaultConfig:
     prone_max_flexion_deg: float = _f(100.0, "excessive_depth (prone): flexion beyond this (deg)", 1.0, 180.0)
     max_hip_shift_frac: float = _f(0.045, "hip_shift: hip slide since the previous rep / thigh length above this", 0.0, 2.0)
     max_neck_extension_deg: float = _f(20.0, "neck_crank: head tipped back from its starting carriage by more than this (deg)", 0.0, 90.0)
-    disabled: list = field(default_factory=list, metadata={"doc": "fault ids to switch off, e.g. [\"no_top_pause\"]"})
+    disabled: list = field(default_factory=list, metadata={
+        "doc": "fault ids to switch off, e.g. [\"no_top_pause\"]; ids: " + ", ".join(FAULT_IDS),
+        "ids": FAULT_IDS,
+    })
 
 
 @dataclass
@@ -132,13 +138,39 @@ def _check(name: str, value: Any, f: dataclasses.Field) -> None:
         value = float(value)
     if not isinstance(value, t) or isinstance(value, bool) != (t is bool):
         raise ConfigError(f"{name}: expected {_type_name(t)}, got {value!r} ({type(value).__name__})")
+    if t is float and not math.isfinite(value):
+        # NaN slips through every comparison (nan > hi is False), so a NaN threshold would
+        # silently switch its fault off; inf is as meaningless for a threshold.
+        raise ConfigError(f"{name}: expected a finite number, got {value!r}")
     md = f.metadata
+    if md.get("ids") is not None:
+        for v in value:
+            if v not in md["ids"]:
+                near = difflib.get_close_matches(v, md["ids"], n=1)
+                hint = f" (did you mean {near[0]!r}?)" if near else ""
+                raise ConfigError(
+                    f"{name}: expected fault ids from {', '.join(md['ids'])}, got {v!r}{hint}"
+                )
     if md.get("choices") and value not in md["choices"]:
         raise ConfigError(f"{name}: expected one of {', '.join(md['choices'])}, got {value!r}")
     if md.get("lo") is not None and value < md["lo"]:
         raise ConfigError(f"{name}: expected a value >= {md['lo']}, got {value!r}")
     if md.get("hi") is not None and value > md["hi"]:
         raise ConfigError(f"{name}: expected a value <= {md['hi']}, got {value!r}")
+
+
+def finite_float(text: str) -> float:
+    """``argparse`` type for a number flag that is not a config key (e.g. ``live --lost-after``):
+    refuses NaN and ±inf with the same words as the config ("expected a finite number, got nan")."""
+    import argparse
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
 
 
 def merge(cfg: Config, data: dict[str, Any], origin: str = "config") -> Config:

@@ -79,3 +79,66 @@ def test_webm_codec_choice_reaches_the_video_writer():
     assert _fourcc_candidates(Path("a.webm"), False, Config().video.webm_codec)[0] == "VP80"
     assert _fourcc_candidates(Path("a.webm"), True, "vp9")[0] == "VP80"  # live: the fast one
     assert cfg.digest() == Config().digest()  # output format only: batch results stay valid
+
+
+@pytest.mark.parametrize("section,key", [
+    ("faults", "max_extension_deg"), ("pose", "max_fps"), ("kinematics", "smoothing_beta"),
+    ("reps", "top_deg"), ("live", "cue_cooldown_s"),
+])
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+def test_nan_and_infinity_are_refused(section, key, bad):
+    # NaN passes every range comparison, so `max_extension_deg = nan` once switched the
+    # hyperextension fault off without a word.
+    with pytest.raises(ConfigError) as e:
+        merge(Config(), {section: {key: bad}})
+    assert str(e.value) == f"{section}.{key}: expected a finite number, got {bad!r}"
+
+
+def test_nan_in_a_toml_file_is_refused(tmp_path):
+    p = tmp_path / "fc.toml"
+    p.write_text("[faults]\nmax_extension_deg = nan\n")
+    with pytest.raises(ConfigError, match=r"faults\.max_extension_deg: expected a finite number, got nan"):
+        load_config(p)
+
+
+@pytest.mark.parametrize("flag", ["nan", "inf", "-inf"])
+def test_max_fps_flag_is_validated_like_the_file(flag, capsys):
+    from formcheck.app.cli import main
+
+    assert main(["analyze", "missing.mp4", f"--max-fps={flag}"]) != 0
+    err = capsys.readouterr().err
+    assert f"pose.max_fps: expected a finite number, got {float(flag)!r}" in err
+
+
+def test_unknown_fault_id_is_refused_with_a_suggestion():
+    with pytest.raises(ConfigError) as e:
+        merge(Config(), {"faults": {"disabled": ["no_top_pause", "hyperextensoin"]}})
+    msg = str(e.value)
+    assert msg.startswith("faults.disabled: expected fault ids from hyperextension, jerky_lift,")
+    assert msg.endswith("got 'hyperextensoin' (did you mean 'hyperextension'?)")
+    with pytest.raises(ConfigError) as e:
+        merge(Config(), {"faults": {"disabled": ["banana"]}})
+    assert str(e.value).endswith("got 'banana'")  # no far-fetched suggestion
+
+
+def test_every_fault_id_can_be_disabled():
+    from formcheck.core import faults, ids
+
+    assert set(ids.FAULT_IDS) == set(faults.FAULT_IDS)  # the rules and the config agree
+    FAULT_IDS = faults.FAULT_IDS
+
+    cfg = merge(Config(), {"faults": {"disabled": list(FAULT_IDS)}})
+    assert cfg.faults.disabled == list(FAULT_IDS)
+
+
+def test_finite_float_flag_type():
+    import argparse
+
+    from formcheck.config import finite_float
+
+    p = argparse.ArgumentParser(exit_on_error=False)
+    p.add_argument("--lost-after", type=finite_float)
+    assert p.parse_args(["--lost-after", "2.5"]).lost_after == 2.5
+    for bad in ("nan", "inf", "-inf", "two"):
+        with pytest.raises(argparse.ArgumentError, match="expected a (finite )?number, got"):
+            p.parse_args([f"--lost-after={bad}"])

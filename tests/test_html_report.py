@@ -242,12 +242,101 @@ def test_malicious_names_are_escaped_everywhere(report, tmp_path):
         assert_no_injection(text)
         assert EVIL_ESCAPED in text
     # the attribute-breaking name is inert: its quote is escaped inside the title attribute
-    assert "x&quot; onmouseover=&quot;alert(2)" in pages[0]
+    # (Jinja2's autoescape, via markupsafe, writes the quote as &#34;)
+    assert "x&#34; onmouseover=&#34;alert(2)" in pages[0]
+    assert any(a.get("title") == r["clip"]["path"] for _, a in parse(pages[0]).tags)
     # the cue's markup is shown as text in the rep table
     assert "&lt;img src=x onerror=alert(3)&gt; &amp; more" in pages[1]
     # javascript: links from report_html cannot form a scheme
     assert 'href="javascript:' not in pages[2]
     assert 'href="javascript%3Aalert%281%29"' in pages[2]
+
+
+def test_hostile_clip_athlete_and_cue_are_text_on_all_three_pages(report, tmp_path):
+    """A hostile string as clip name, athlete and cue is shown as text on the report, the batch
+    index and the history page, and never becomes an element."""
+    # a file name cannot hold "/", so the <script> goes in the folder and an <img> in the name
+    name = "<img src=x onerror=alert(5)>.mp4"
+    r = copy.deepcopy(report)
+    r["clip"]["path"] = f"{EVIL}/{name}"
+    for rep in r["reps"]:
+        for f in rep["faults"]:
+            f["cue"] = EVIL
+    rows = [dict(path=f"{EVIL}/{name}", status="ok", rep_count=3, partial_reps=0,
+                 faults={"hyperextension": 1}, score=80.0, error=None, athlete=EVIL,
+                 date="2025-01-06")]
+    report_page = write_html_report(r, tmp_path / "r.html").read_text(encoding="utf-8")
+    index_page = write_index_html(rows, tmp_path / "i.html").read_text(encoding="utf-8")
+    hist_page = write_history_html([dict(rows[0], athlete=None)], tmp_path / "h.html",
+                                   athlete=EVIL).read_text(encoding="utf-8")
+    for text in (report_page, index_page, hist_page):
+        assert_no_injection(text)
+        assert EVIL_ESCAPED in text
+    doc = parse(report_page)
+    assert any(a.get("title") == f"{EVIL}/{name}" for _, a in doc.tags)
+    assert "&lt;img src=x onerror=alert(5)&gt;.mp4</h1>" in report_page
+    cues = [cells[-1] for _, cells in doc.tables["reps"]["rows"] if cells[-1] != "—"]
+    assert cues and all(EVIL in c for c in cues)  # the cue reads as the literal text
+    idx = parse(index_page).tables["clips"]
+    assert idx["head"][-2:] == ["Athlete", "Date"]
+    assert idx["rows"][0][1][0] == name and idx["rows"][0][1][-2] == EVIL
+    assert f"<title>{EVIL_ESCAPED} — formcheck history</title>" in hist_page
+    assert parse(hist_page).tables["history"]["rows"][0][1][1] == name
+
+
+def test_pages_come_from_strict_autoescaping_templates_that_ship_in_the_wheel():
+    import jinja2
+
+    from formcheck.render import html as pages
+
+    env = pages.ENV
+    for name in ("base.html.j2", "report.html.j2", "index.html.j2", "history.html.j2"):
+        assert env.autoescape(name) is True, name
+    assert env.undefined is jinja2.StrictUndefined
+    with pytest.raises(jinja2.UndefinedError):
+        env.get_template("index.html.j2").render(title="t")  # a missing value is an error
+    # the package and every template file are declared for the wheel
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # pragma: no cover
+        import tomli as tomllib
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert any(d.startswith("jinja2") for d in meta["project"]["dependencies"])
+    assert "formcheck.render.html" in meta["tool"]["setuptools"]["packages"]
+    globs = meta["tool"]["setuptools"]["package-data"]["formcheck.render.html"]
+    pkg = Path(pages.__file__).parent
+    files = [p for p in (pkg / "templates").iterdir() if p.is_file()]
+    assert len(files) >= 4
+    for f in files:
+        assert any(f.relative_to(pkg).match(g) for g in globs), f
+    # no module of the HTML renderer is a 900-line monolith again
+    for mod in pkg.glob("*.py"):
+        assert len(mod.read_text().splitlines()) <= 400, mod
+
+
+def test_score_formula_is_documented_on_the_page_and_matches_the_core(report, tmp_path):
+    """The footer and the set-score tooltip state the formula, and the formula as written
+    reproduces the scores the analysis computed for this set."""
+    from markupsafe import escape
+
+    from formcheck.render.html import SCORE_HELP
+
+    text = write_html_report(report, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert f"<footer>\n<p>{escape(SCORE_HELP)}</p>" in text
+    assert f'<div class="card" title="{escape(SCORE_HELP)}"><div class="k">Set score</div>' in text
+    for words in ("loses 35 per major and 15 per minor fault", "mean of the counted reps",
+                  "minus 5 per partial rep"):
+        assert words in SCORE_HELP
+    # the formula, as the page states it
+    counted = [r for r in report["reps"] if r["counted"]]
+    for r in counted:
+        major = sum(f["severity"] == "major" for f in r["faults"])
+        minor = sum(f["severity"] != "major" for f in r["faults"])
+        assert r["score"] == max(0, 100 - 35 * major - 15 * minor)
+    partial = sum(not r["counted"] for r in report["reps"])
+    assert partial >= 1 and any(r["faults"] for r in counted)  # every term is exercised
+    expected = max(0.0, sum(r["score"] for r in counted) / len(counted) - 5 * partial)
+    assert report["summary"]["score"] == pytest.approx(expected, abs=0.05)
 
 
 def test_script_json_cannot_close_the_script_element():

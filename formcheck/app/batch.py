@@ -34,7 +34,9 @@ from collections.abc import Callable, Iterable, Iterator
 
 from formcheck.config import PROFILES, Config, merge
 from formcheck.errors import ConfigError, FormcheckError, SourceError
-from formcheck.app.store import DEFAULT_DB_NAME, ClipRecord, ResultStore, file_sha256
+from formcheck.app.store import (
+    DEFAULT_DB_NAME, ClipRecord, ResultStore, analysis_key, file_sha256, model_sha256,
+)
 
 log = logging.getLogger(__name__)
 
@@ -469,7 +471,7 @@ def plan_jobs(jobs: list[ClipJob], base_cfg: Config) -> None:
             cfgs[job.profile] = merge(base_cfg, {"kinematics": {"profile": job.profile}},
                                       origin=job.source or "manifest")
         job.cfg = cfgs[job.profile]
-        job.config_hash = job.cfg.digest()
+        job.config_hash = analysis_key(job.cfg)  # settings + formcheck version + model sha256
         try:
             from formcheck.media.sources import check_video_path  # noqa: WPS433 (cv2 import is fine here)
 
@@ -538,11 +540,13 @@ def run_batch(
     workers: int = 2, engine: str = "local", address: str | None = None,
     retry_failed: bool = False, annotate: bool = False, html: bool = False,
     task: TaskFn | None = None, stop: StopFlag | None = None, progress: bool | None = None,
+    athlete: str | None = None,
 ) -> BatchResult:
     """Score ``inputs`` into the store ``db`` (see module docstring). Returns a :class:`BatchResult`.
 
     ``workers=0`` (or ``engine="inline"``) analyses in this process, serially. ``task`` replaces
     :func:`score_clip` (tests use a fake one). ``stop`` lets a caller interrupt the run.
+    ``athlete`` is recorded for every clip whose manifest row names none.
     """
     from formcheck.app.progress import Progress
     from formcheck.render.report import write_json
@@ -562,6 +566,8 @@ def run_batch(
         annotate = False
 
     jobs = collect_inputs(list(inputs))
+    for job in jobs:
+        job.athlete = job.athlete or athlete
     plan_jobs(jobs, cfg)
     result = BatchResult(db=Path(db))
     store = ResultStore(db)
@@ -626,6 +632,7 @@ def run_batch(
                         size=job.size, report=report,
                         error=None if ok else (res.get("error") or "unknown error"),
                         timings=res.get("seconds"), athlete=job.athlete, date=job.date,
+                        model_sha256=model_sha256(job.cfg.pose.model),
                     )
                     job.clip_id = store.record(rec)  # one transaction: the clip and its reps
                     result.analysed += 1
@@ -662,15 +669,18 @@ def run_batch(
     if out_dir is not None:
         write_summary_csv(result.rows, out_dir / "summary.csv")
         if html:
-            _write_html(result.rows, jobs, out_dir)
+            _write_html(result.rows, jobs, out_dir,
+                        {"analysed": result.analysed, "skipped": result.skipped})
     result.seconds = time.perf_counter() - t_start
     return result
 
 
-def _write_html(rows: list[dict[str, Any]], jobs: list[ClipJob], out_dir: Path) -> None:
-    """Per-clip HTML reports and DIR/index.html."""
+def _write_html(rows: list[dict[str, Any]], jobs: list[ClipJob], out_dir: Path,
+                run: dict[str, int] | None = None) -> None:
+    """Per-clip HTML reports and DIR/index.html (``run``: this run's analysed/skipped counts,
+    shown beside the ok/failed totals in the words the command prints)."""
     from formcheck.core.faults import FAULT_IDS
-    from formcheck.render.html_report import write_html_report, write_index_html
+    from formcheck.render.html import write_html_report, write_index_html
 
     page_rows = []
     for row, job in zip(rows, jobs):
@@ -689,7 +699,7 @@ def _write_html(rows: list[dict[str, Any]], jobs: list[ClipJob], out_dir: Path) 
             except Exception as e:  # noqa: BLE001 - one page must not fail the batch
                 log.warning("%s: no HTML report (%s)", job.path, e)
         page_rows.append(r)
-    write_index_html(page_rows, out_dir / "index.html")
+    write_index_html(page_rows, out_dir / "index.html", run=run)
 
 
 # --------------------------------------------------------------------------------------------
@@ -723,6 +733,9 @@ def add_parser(sub) -> None:
     p.add_argument("--address", metavar="ADDR",
                    help="Ray cluster: auto or ray://HOST:10001 (default: start a local Ray)")
     common_options(p)
+    p.add_argument("--athlete", metavar="NAME",
+                   help="record NAME as the athlete of every clip (a manifest's athlete column "
+                        "wins for its rows); `formcheck history --athlete NAME` then finds them")
     p.add_argument("--retry-failed", action="store_true", help="re-analyse clips stored as errors")
     p.add_argument("--annotate", action="store_true", help="also write annotated videos into --out")
     p.add_argument("--html", action="store_true", help="also write --out/index.html")
@@ -745,7 +758,7 @@ def default_db(out: str | None) -> Path:
 
 def _resume_command(args: argparse.Namespace, db: Path) -> str:
     cmd = ["formcheck", "batch", *args.inputs, "--db", str(db)]
-    for opt in ("out", "workers", "engine", "address", "profile", "config", "model"):
+    for opt in ("out", "workers", "engine", "address", "profile", "config", "model", "athlete"):
         v = getattr(args, opt, None)
         if v is not None and not (opt == "engine" and v == "local"):
             cmd += [f"--{opt}", str(v)]
@@ -784,7 +797,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         try:
             res = run_batch(args.inputs, cfg, db, args.out, workers, args.engine, args.address,
-                            args.retry_failed, args.annotate, args.html, stop=stop)
+                            args.retry_failed, args.annotate, args.html, stop=stop,
+                            athlete=args.athlete)
         except KeyboardInterrupt:
             print(f"formcheck: stopped ({stop.signal_name or 'interrupt'}). Finished clips are "
                   f"saved in {db}. Resume with:\n  {_resume_command(args, db)}", file=sys.stderr)

@@ -10,10 +10,12 @@ import argparse
 import json
 import logging
 import os
+import shlex
 from pathlib import Path
 from typing import Any
 
 from formcheck.app.store import DEFAULT_DB_NAME, ResultStore
+from formcheck.render.html.values import date_text
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +65,7 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     """A plain-text table of :func:`history_rows`."""
     head = ("date", "athlete", "clips", "reps", "partial", "good", "score", "faults")
     body = [
-        (r["date"] or "-", r["athlete"] or "-", str(r["clips"]), str(r["reps"]),
+        (date_text(r["date"], missing="-"), r["athlete"] or "-", str(r["clips"]), str(r["reps"]),
          str(r["partial_reps"]), str(r["good_reps"]),
          "-" if r["score"] is None else f"{r['score']:.1f}", _faults_text(r["faults"]) or "none")
         for r in rows
@@ -75,8 +77,8 @@ def format_table(rows: list[dict[str, Any]]) -> str:
 
 def write_history(rows: list[dict[str, Any]], path: str | os.PathLike, title: str,
                   athlete: str | None = None) -> Path:
-    """The history page (:func:`formcheck.render.html_report.write_history_html`)."""
-    from formcheck.render.html_report import write_history_html
+    """The history page (:func:`formcheck.render.html.write_history_html`)."""
+    from formcheck.render.html import write_history_html
 
     page_rows = [dict(r, rep_count=r["reps"],
                       path=f"{r['clips']} clip{'s' if r['clips'] != 1 else ''}"
@@ -93,17 +95,33 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--db", metavar="FILE", default=DEFAULT_DB_NAME,
                    help=f"results database (default: ./{DEFAULT_DB_NAME})")
-    p.add_argument("--athlete", metavar="NAME", help="only this athlete's sessions")
+    p.add_argument("--athlete", metavar="NAME",
+                   help="only this athlete's sessions (athletes are set with `formcheck batch "
+                        "--athlete NAME` or a manifest's athlete column)")
     p.add_argument("--html", metavar="OUT", help="also write an HTML page with a score plot")
     p.set_defaults(func=run)
+
+
+ATHLETE_SOURCES = "Athletes come from --athlete or a manifest's athlete column."
+
+
+def no_history_message(db: str | os.PathLike, athlete: str | None, athletes: list[str]) -> str:
+    """What ``formcheck history`` says when nothing matches: which athletes the database does
+    have, and how a clip gets an athlete (``formcheck batch --athlete`` or a manifest)."""
+    if athlete is None:
+        return (f"No scored clips in {db}. Score some with "
+                f"`formcheck batch CLIPS --db {db} --athlete NAME`.")
+    known = f"athletes: {', '.join(athletes)}" if athletes else "no clip has an athlete"
+    return (f"No clips for athlete {athlete!r} in {db} ({known}). {ATHLETE_SOURCES} "
+            f"Score some with `formcheck batch CLIPS --db {db} --athlete {shlex.quote(athlete)}`.")
 
 
 def run(args: argparse.Namespace) -> int:
     with ResultStore(args.db, readonly=True) as store:
         rows = history_rows(store, args.athlete)
+        athletes = store.athletes() if not rows and args.athlete is not None else []
     if not rows:
-        who = f" for athlete {args.athlete!r}" if args.athlete else ""
-        print(f"No scored clips{who} in {args.db}. Score some with `formcheck batch CLIPS --db {args.db}`.")
+        print(no_history_message(args.db, args.athlete, athletes))
         return 0
     print(format_table(rows))
     if args.html:

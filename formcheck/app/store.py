@@ -1,7 +1,13 @@
 """The batch results store: one SQLite file that survives interruption (edge module).
 
-Two tables: ``clips`` (one row per clip content and analysis configuration) and ``reps`` (one
-row per rep of an ``ok`` clip). Each clip's results are written in ONE transaction
+Three tables: ``clips`` (one row per clip content and analysis key), ``reps`` (one row per rep
+of an ``ok`` clip) and ``athletes`` (per-athlete calibration: the neutral offset in degrees).
+
+A clip's ``config_hash`` is its *analysis key* (:func:`analysis_key`): a digest of the
+analysis settings, the formcheck version and the pose model's sha256. Upgrading formcheck or
+swapping the model therefore changes the key, and a resumed batch re-scores the clip instead of
+reusing a result the new code would not give. ``formcheck_version`` and ``model_sha256`` are
+also stored in plain text for provenance. Each clip's results are written in ONE transaction
 (:meth:`ResultStore.record`), so a process killed at any moment leaves either the old state
 or the new clip with all its reps — never a half-written clip — and the ``UNIQUE
 (content_hash, config_hash)`` key prevents duplicates when a batch is resumed.
@@ -12,24 +18,24 @@ it while a batch is writing; a busy timeout makes short lock waits invisible.
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
 import json
 import logging
 import os
+import math
 import sqlite3
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from collections.abc import Iterator
 
+from formcheck.app.export import iso_utc
+from formcheck.app.keys import analysis_key, file_sha256, model_sha256  # noqa: F401 (re-exported)
 from formcheck.errors import FormcheckError
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 30_000
 DEFAULT_DB_NAME = "formcheck.sqlite"
 
@@ -57,6 +63,8 @@ CREATE TABLE IF NOT EXISTS clips (
     score         REAL,
     created_at    REAL NOT NULL,
     updated_at    REAL NOT NULL,
+    formcheck_version TEXT,
+    model_sha256  TEXT,
     UNIQUE (content_hash, config_hash)
 );
 CREATE TABLE IF NOT EXISTS reps (
@@ -74,25 +82,23 @@ CREATE TABLE IF NOT EXISTS reps (
     UNIQUE (clip_id, idx)
 );
 CREATE INDEX IF NOT EXISTS clips_athlete_date ON clips (athlete, date);
+CREATE TABLE IF NOT EXISTS athletes (
+    name                TEXT PRIMARY KEY,
+    neutral_offset_deg  REAL,
+    calibrated_at       TEXT,
+    source              TEXT
+);
 """
 
-CLIP_EXPORT_COLUMNS = (
-    "id", "path", "content_hash", "size", "duration_s", "fps", "status", "error", "config_hash",
-    "timings", "athlete", "date", "rep_count", "partial_reps", "score", "created_at", "updated_at",
+# Schema upgrades, applied in order to a database written by an older formcheck. Each entry is
+# (version it produces, statements). Columns are added, never dropped, so an old row stays
+# readable; its old analysis key simply no longer matches and the clip is re-scored.
+_MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
+    (2, (
+        "ALTER TABLE clips ADD COLUMN formcheck_version TEXT",
+        "ALTER TABLE clips ADD COLUMN model_sha256 TEXT",
+    )),
 )
-
-
-def file_sha256(path: str | os.PathLike, chunk_bytes: int = 1 << 20) -> str:
-    """Hex sha256 of a file's bytes (read in 1 MiB chunks)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while True:
-            b = f.read(chunk_bytes)
-            if not b:
-                break
-            h.update(b)
-    return h.hexdigest()
-
 
 @dataclass
 class ClipRecord:
@@ -114,8 +120,14 @@ class ClipRecord:
     date: str | None = None
     duration_s: float | None = None
     fps: float | None = None
+    formcheck_version: str | None = None  # default: the report's, else the running formcheck's
+    model_sha256: str | None = None
 
     def __post_init__(self) -> None:
+        if self.formcheck_version is None:
+            import formcheck
+
+            self.formcheck_version = (self.report or {}).get("formcheck_version") or formcheck.__version__
         if self.status not in ("ok", "error"):
             raise ValueError(f"status: expected 'ok' or 'error', got {self.status!r}")
         if self.status == "ok" and self.report is None:
@@ -164,19 +176,28 @@ class ResultStore:
     # -- schema -----------------------------------------------------------------------------
     def _migrate(self) -> None:
         with self.transaction():
-            for stmt in _SCHEMA.split(";"):
-                if stmt.strip():
-                    self.conn.execute(stmt)
-            row = self.conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
-            version = row[0]
-            if version is None:
-                self.conn.execute("INSERT INTO schema_version VALUES (?, ?)",
-                                  (SCHEMA_VERSION, time.time()))
-            elif version > SCHEMA_VERSION:
+            has_version = self.conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+            ).fetchone()
+            version = (self.conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
+                       if has_version else None)
+            if version is not None and version > SCHEMA_VERSION:
                 raise FormcheckError(
                     f"{self.path} was written by a newer formcheck (schema {version}, this one "
                     f"reads {SCHEMA_VERSION}). Upgrade formcheck or use another --db file."
                 )
+            if version is not None:  # an older database: bring its tables up to date first
+                for target, statements in _MIGRATIONS:
+                    if version < target:
+                        for stmt in statements:
+                            self.conn.execute(stmt)
+                        log.info("%s: schema %d -> %d", self.path, version, target)
+            for stmt in _SCHEMA.split(";"):  # new tables and indexes (IF NOT EXISTS)
+                if stmt.strip():
+                    self.conn.execute(stmt)
+            if version is None or version < SCHEMA_VERSION:
+                self.conn.execute("INSERT INTO schema_version VALUES (?, ?)",
+                                  (SCHEMA_VERSION, time.time()))
 
     def _check_version(self) -> None:
         try:
@@ -185,6 +206,8 @@ class ResultStore:
             raise FormcheckError(f"{self.path} is not a formcheck results database ({e}).") from e
         if version is None or version > SCHEMA_VERSION:
             raise FormcheckError(f"{self.path}: unsupported schema version {version}.")
+        if version < SCHEMA_VERSION:  # written by an older formcheck: upgrade it in place
+            self._migrate()
 
     @property
     def schema_version(self) -> int:
@@ -243,8 +266,8 @@ class ResultStore:
                 """
                 INSERT INTO clips (path, content_hash, size, duration_s, fps, status, error,
                     config_hash, report_json, timings, athlete, date, rep_count, partial_reps,
-                    score, created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    score, created_at, updated_at, formcheck_version, model_sha256)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (content_hash, config_hash) DO UPDATE SET
                     path = excluded.path, size = excluded.size, duration_s = excluded.duration_s,
                     fps = excluded.fps, status = excluded.status, error = excluded.error,
@@ -252,12 +275,14 @@ class ResultStore:
                     athlete = COALESCE(excluded.athlete, clips.athlete),
                     date = COALESCE(excluded.date, clips.date),
                     rep_count = excluded.rep_count, partial_reps = excluded.partial_reps,
-                    score = excluded.score, updated_at = excluded.updated_at
+                    score = excluded.score, updated_at = excluded.updated_at,
+                    formcheck_version = excluded.formcheck_version,
+                    model_sha256 = excluded.model_sha256
                 RETURNING id
                 """,
                 (rec.path, rec.content_hash, rec.size, duration_s, fps, rec.status, rec.error,
                  rec.config_hash, report_json, rec.timings, rec.athlete, rec.date, rep_count,
-                 partial, score, now, now),
+                 partial, score, now, now, rec.formcheck_version, rec.model_sha256),
             ).fetchone()[0]
             c.execute("DELETE FROM reps WHERE clip_id = ?", (clip_id,))
             c.executemany(
@@ -309,6 +334,47 @@ class ResultStore:
             args.append(athlete)
         return self.conn.execute(q + " ORDER BY date, path, id", args).fetchall()
 
+    def athletes(self, status: str | None = "ok") -> list[str]:
+        """Distinct athlete names of the stored clips (``status`` ones; None = any), sorted."""
+        q = "SELECT DISTINCT athlete FROM clips WHERE athlete IS NOT NULL AND athlete != ''"
+        args: list[Any] = []
+        if status:
+            q += " AND status = ?"
+            args.append(status)
+        return [r[0] for r in self.conn.execute(q + " ORDER BY athlete", args).fetchall()]
+
+    # -- athlete profiles -------------------------------------------------------------------
+    def athlete_neutral(self, name: str) -> float | None:
+        """The athlete's calibrated neutral offset (deg, added to the measured extension angle),
+        or None when ``name`` has no calibration."""
+        row = self.conn.execute("SELECT neutral_offset_deg FROM athletes WHERE name = ?",
+                                (name,)).fetchone()
+        return None if row is None or row[0] is None else float(row[0])
+
+    def set_athlete_neutral(self, name: str, deg: float, source: str) -> None:
+        """Record (or replace) ``name``'s neutral offset ``deg`` (degrees, finite, within
+        ±90) with ``source`` (what it was measured from, e.g. a clip path or ``live``) and the
+        time of calibration (ISO 8601 UTC)."""
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError(f"athlete name: expected a non-empty string, got {name!r}")
+        if isinstance(deg, bool) or not isinstance(deg, (int, float)) or not math.isfinite(deg):
+            raise ValueError(f"neutral_offset_deg: expected a finite number, got {deg!r}")
+        if not -90.0 <= deg <= 90.0:
+            raise ValueError(f"neutral_offset_deg: expected a value within ±90 deg, got {deg!r}")
+        with self.transaction() as c:
+            c.execute(
+                """INSERT INTO athletes (name, neutral_offset_deg, calibrated_at, source)
+                   VALUES (?, ?, ?, ?)
+                   ON CONFLICT (name) DO UPDATE SET neutral_offset_deg = excluded.neutral_offset_deg,
+                       calibrated_at = excluded.calibrated_at, source = excluded.source""",
+                (name, float(deg), iso_utc(time.time()), source),
+            )
+
+    def athlete_profile(self, name: str) -> dict[str, Any] | None:
+        """``{name, neutral_offset_deg, calibrated_at, source}`` or None."""
+        row = self.conn.execute("SELECT * FROM athletes WHERE name = ?", (name,)).fetchone()
+        return dict(row) if row is not None else None
+
     def reps(self, clip_id: int) -> list[sqlite3.Row]:
         return self.conn.execute(
             "SELECT * FROM reps WHERE clip_id = ? ORDER BY idx", (clip_id,)
@@ -323,46 +389,24 @@ class ResultStore:
     def integrity_check(self) -> str:
         return str(self.conn.execute("PRAGMA integrity_check").fetchone()[0])
 
-    # -- export -----------------------------------------------------------------------------
+    # -- export (formcheck.app.export) -----------------------------------------------------
     def iter_export(self) -> Iterator[dict[str, Any]]:
-        """One dict per clip (the columns of :data:`CLIP_EXPORT_COLUMNS`, faults by id, reps)."""
-        for row in self.conn.execute("SELECT * FROM clips ORDER BY id").fetchall():
-            d = {k: row[k] for k in CLIP_EXPORT_COLUMNS}
-            faults: dict[str, int] = {}
-            reps = []
-            for r in self.reps(row["id"]):
-                ids = [f for f in r["faults"].split(";") if f]
-                for f in ids:
-                    faults[f] = faults.get(f, 0) + 1
-                reps.append({
-                    "index": r["idx"], "counted": bool(r["counted"]), "depth_deg": r["depth_deg"],
-                    "peak_extension_deg": r["peak_extension_deg"], "lowering_s": r["lowering_s"],
-                    "lifting_s": r["lifting_s"], "top_hold_s": r["top_hold_s"],
-                    "score": r["score"], "faults": ids,
-                })
-            d["faults"] = faults
-            d["reps"] = reps
-            yield d
+        """One dict per clip (see :func:`formcheck.app.export.iter_export`)."""
+        from formcheck.app.export import iter_export
+
+        return iter_export(self)
 
     def export_json(self, path: str | os.PathLike) -> Path:
-        from formcheck.render.report import atomic_write
+        """Every clip with its reps as JSON (see :func:`formcheck.app.export.export_json`)."""
+        from formcheck.app.export import export_json
 
-        data = {"schema": "formcheck.app.store-export/1", "schema_version": self.schema_version,
-                "clips": list(self.iter_export())}
-        return atomic_write(path, json.dumps(data, indent=1) + "\n")
+        return export_json(self, path)
 
     def export_csv(self, path: str | os.PathLike) -> Path:
-        """One row per clip: the clip columns, then one count column per fault id."""
-        from formcheck.core.faults import FAULT_IDS
-        from formcheck.render.report import atomic_write
+        """One CSV row per clip (see :func:`formcheck.app.export.export_csv`)."""
+        from formcheck.app.export import export_csv
 
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow([*CLIP_EXPORT_COLUMNS, *(f"fault_{f}" for f in FAULT_IDS)])
-        for d in self.iter_export():
-            w.writerow([*("" if d[k] is None else d[k] for k in CLIP_EXPORT_COLUMNS),
-                        *(d["faults"].get(f, 0) for f in FAULT_IDS)])
-        return atomic_write(path, buf.getvalue())
+        return export_csv(self, path)
 
     # -- lifetime ---------------------------------------------------------------------------
     def close(self) -> None:

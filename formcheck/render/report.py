@@ -84,12 +84,13 @@ CSV_COLUMNS = (
 
 
 def reps_csv(report: dict[str, Any]) -> str:
-    """One row per rep (partial reps included, ``counted`` = false)."""
+    """One row per rep (partial reps included, ``counted`` = 0; booleans are 1/0)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
     for r in report["reps"]:
-        row = [r.get(c, "") for c in CSV_COLUMNS[:-2]]
+        # booleans as 1/0, like `formcheck export` (a spreadsheet sums them; no Python literals)
+        row = [int(v) if isinstance(v, bool) else v for v in (r.get(c, "") for c in CSV_COLUMNS[:-2])]
         row.append(";".join(f["id"] for f in r["faults"]))
         row.append(" | ".join(f["cue"] for f in r["faults"]))
         w.writerow(row)

@@ -53,6 +53,12 @@ class KinematicsConfig:
     offline_cutoff_hz: float = _f(4.0, "offline reports: zero-phase Butterworth cut-off (Hz) of the per-frame angle series", 0.1, 100.0)
     frontal_ratio: float = _f(0.45, "view check: shoulder width / torso length above this means a frontal view", 0.0, 5.0)
     view_check_s: float = _f(1.0, "seconds of tracked frames used to decide the profile, facing and view", 0.1, 30.0)
+    view_recheck_s: float = _f(0.5, "until a set starts, re-decide profile, facing and view this often (s) on the last view_check_s", 0.05, 30.0)
+    auto_knee_bent_deg: float = _f(135.0, "auto profile: a knee angle below this (deg) means seated on a machine", 60.0, 180.0)
+    auto_thigh_upright_deg: float = _f(35.0, "auto profile: a thigh within this many deg of vertical means standing (hip hinge, seated meaning)", 0.0, 90.0)
+    setup_leg_motion: float = _f(0.3, "set-up: legs moving more than this many torso lengths within 0.5 s = still getting into position (the counter does not arm)", 0.01, 10.0)
+    camera_roll_deg: float = _f(0.0, "camera roll (deg, clockwise on screen) when known; the seated angle is measured from the true vertical", -45.0, 45.0)
+    estimate_roll: bool = field(default=True, metadata={"doc": "estimate the camera roll from the scene's vertical structure (files and live)"})
 
 
 @dataclass
@@ -67,7 +73,8 @@ class RepConfig:
 
 @dataclass
 class FaultConfig:
-    max_extension_deg: float = _f(10.0, "hyperextension: peak e past neutral above this (deg)", 0.0, 90.0)
+    max_extension_deg: float = _f(10.0, "hyperextension (seated): the finish leans back past upright by more than this (deg)", 0.0, 90.0)
+    prone_max_extension_deg: float = _f(25.0, "hyperextension (prone): the finish arches past the leg line by more than this (deg); a slight arch (0-16 deg) is the guide's normal finish", 0.0, 90.0)
     max_lift_velocity_dps: float = _f(180.0, "jerky_lift: peak lifting angular velocity above this (deg/s)", 1.0, 2000.0)
     min_lifting_s: float = _f(0.5, "jerky_lift: lift faster than this (s, timed from 5 % to 95 % of its range)", 0.0, 30.0)
     min_lowering_s: float = _f(0.6, "fast_descent: lowering faster than this (s, timed from 5 % to 95 % of its range)", 0.0, 30.0)

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from formcheck.core import kinematics as K
+from formcheck.core import landmarks as L
 from formcheck.config import Config
 from formcheck.core.faults import RepContext, evaluate
-from formcheck.core.reps import Phase, RepMetrics, RepStateMachine, Segment, measure
+from formcheck.core.reps import Phase, RepMetrics, RepStateMachine, Segment, measure, plateau_level
 from formcheck.core.types import Fault, PoseFrame, Rep
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,8 @@ log = logging.getLogger(__name__)
 # (deg). MediaPipe's shoulder and hip landmarks sit on the body's outline, not on the joint
 # centres; measured as the median bias on the synthetic development set (benchmarks/ACCURACY.md).
 LANDMARK_OFFSET_DEG = {K.SEATED: -3.5, K.PRONE: -2.0}
+# The same for the prone angle from MediaPipe's world landmarks (deg).
+LANDMARK_OFFSET_3D_DEG = -3.0
 
 MSG_NO_PERSON = "No one in view — step into the frame, side-on to the camera."
 MSG_STEP_BACK = "Step back so hips and knees are in view."
@@ -103,7 +106,7 @@ class SetResult:
 class _Buffer:
     """Growable per-sample arrays addressed by absolute sample number, trimmed from the front."""
 
-    NAMES = ("t", "e", "v", "hip_x", "hip_y", "thigh", "neck")
+    NAMES = ("t", "e", "v", "hip_x", "hip_y", "thigh", "neck", "e3d")
 
     def __init__(self) -> None:
         self.base = 0
@@ -172,6 +175,18 @@ class Analyzer:
             k: [] for k in ("t_s", "extension_deg", "hip_angle_deg", "velocity_dps", "visible", "raw")
         }
         self._gap_start: int | None = None
+        # View decided on a rolling window, revisited until the set starts (set-up is not the set).
+        self._window: deque[tuple[float, K.Body]] = deque()
+        self._decided_t = -math.inf
+        # Legs: fixed in a set (rollers, seat, planted feet); they move while getting into position.
+        self._legs: deque[tuple[float, np.ndarray]] = deque()
+        self.setting_up = True
+        self._legs_moved_t = -math.inf
+        self._thighs: deque[np.ndarray] = deque(maxlen=240)  # recent unit thigh vectors (prone)
+        self._thighs_w: deque[np.ndarray] = deque(maxlen=240)  # the same from world landmarks
+        self.camera_roll_deg = float(self.cfg.kinematics.camera_roll_deg)
+        self.camera_roll_confidence: float | None = None
+        self._early: dict[int, set[str]] = {}  # rep count -> fault ids already cued during the rep
 
     # ------------------------------------------------------------------ public API
     @property
@@ -193,7 +208,7 @@ class Analyzer:
         body = K.body_from_frame(pose) if pose is not None else None
         if body is not None:
             kc = self.cfg.kinematics
-            seen = min(body.visibility[j] for j in ("shoulder", "hip", "knee"))
+            seen = min(body.visibility[j] for j in ("shoulder", "hip"))
             if seen < kc.min_visibility:
                 events += self._warn(t_s, MSG_STEP_BACK)
                 body = None
@@ -204,6 +219,7 @@ class Analyzer:
         self._last_seen_t = t_s
         self._tracking = True
         self.last_body = body
+        self._remember(t_s, body)
         if self.view is None or self.view.frontal:
             events += self._decide_view(t_s, body)
             if self.view is None or self.view.frontal:
@@ -212,7 +228,19 @@ class Analyzer:
                 events += self._process(tp, bp)
             self._pending_bodies.clear()
             return events
+        if self.machine.count == 0 and self.machine.phase is not Phase.TOP:
+            events += self._recheck_view(t_s)  # no rep yet: the set may not have started
         return events + self._process(t_s, body)
+
+    def set_camera_roll(self, deg: float, confidence: float | None = None) -> None:
+        """The camera's roll (deg, clockwise on screen), estimated from the scene by the edge.
+
+        The seated angle is measured from the true vertical: image-up turned by the roll.
+        """
+        if not math.isfinite(deg) or abs(deg) > 45:
+            raise ValueError(f"camera roll: expected a finite angle within ±45°, got {deg}")
+        self.camera_roll_deg = float(deg)
+        self.camera_roll_confidence = confidence
 
     def finish(self, refine: bool = False) -> SetResult:
         """Close the set: finalise a rep still waiting for its last phase.
@@ -317,13 +345,73 @@ class Analyzer:
             events += self._warn(t, MSG_NO_PERSON)
         return events
 
+    LEG_WINDOW_S = 0.5
+    SETUP_STILL_S = 1.0
+
+    def _remember(self, t: float, b: K.Body) -> None:
+        """Keep the view window and the legs' recent positions; flag set-up while legs move."""
+        kc = self.cfg.kinematics
+        self._window.append((t, b))
+        while self._window and t - self._window[0][0] > kc.view_check_s:
+            self._window.popleft()
+        if min(b.visibility["knee"], b.visibility["ankle"]) >= kc.min_visibility:
+            self._legs.append((t, (b.knee + b.ankle) / 2))
+        while self._legs and t - self._legs[0][0] > self.LEG_WINDOW_S:
+            self._legs.popleft()
+        torso = float(np.linalg.norm(b.shoulder - b.hip)) or 1.0
+        if len(self._legs) >= 2:
+            pts = np.array([p for _, p in self._legs])
+            span = float(np.max(np.linalg.norm(pts - pts[-1], axis=1)))
+            if span > kc.setup_leg_motion * torso:
+                self._legs_moved_t = t
+        # Set-up lasts until the legs have been still for a whole second.
+        self.setting_up = t - self._legs_moved_t < self.SETUP_STILL_S
+        if b.visibility["knee"] >= kc.min_visibility:
+            th = b.hip - b.knee
+            n = float(np.linalg.norm(th))
+            if n > 1e-6:
+                self._thighs.append(th / n)
+            if b.world is not None:
+                w = b.world
+                tw = (w[L.LEFT_HIP] + w[L.RIGHT_HIP]) / 2 - (w[L.LEFT_KNEE] + w[L.RIGHT_KNEE]) / 2
+                self._thighs_w.append(tw)
+
+    def _view_from(self, bodies: list[K.Body]) -> K.ViewFacts:
+        kc = self.cfg.kinematics
+        return K.decide_view(bodies, kc.profile, kc.frontal_ratio, kc.auto_knee_bent_deg,
+                             kc.auto_thigh_upright_deg, kc.min_visibility)
+
+    def _recheck_view(self, t: float) -> list[Event]:
+        """Until a set starts, re-decide the view on the latest window; switch when it changed."""
+        kc = self.cfg.kinematics
+        if t - self._decided_t < kc.view_recheck_s or not self._window:
+            return []
+        if t - self._window[0][0] < 0.8 * kc.view_check_s:
+            return []
+        self._decided_t = t
+        vf = self._view_from([b for _, b in self._window])
+        old = self.view
+        if old is not None and (vf.profile, vf.front_sign, vf.frontal) == (old.profile, old.front_sign, old.frontal):
+            return []
+        self.view = vf
+        self.machine.reset()
+        self._euro.reset()
+        self._vel_lp.reset()
+        self._prev = None
+        if vf.frontal:
+            return self._warn(t, MSG_SIDE_ON)
+        log.info("view re-decided: profile=%s facing=%s", vf.profile, vf.facing)
+        return [Event("view_ok", t, f"{vf.profile} profile, facing {vf.facing}",
+                      {"profile": vf.profile, "facing": vf.facing})]
+
     def _decide_view(self, t: float, body: K.Body) -> list[Event]:
         kc = self.cfg.kinematics
         self._pending_bodies.append((t, body))
         t0 = self._pending_bodies[0][0]
         if t - t0 < kc.view_check_s:
             return []
-        vf = K.decide_view([b for _, b in self._pending_bodies], kc.profile, kc.frontal_ratio)
+        vf = self._view_from([b for _, b in self._pending_bodies])
+        self._decided_t = t
         if vf.frontal:
             keep = len(self._pending_bodies) // 2
             for tp, _ in self._pending_bodies[:keep]:
@@ -339,7 +427,21 @@ class Analyzer:
     def _process(self, t: float, b: K.Body) -> list[Event]:
         vf = self.view
         assert vf is not None
-        e_raw = float(K.extension_deg(vf.profile, vf.front_sign, b.shoulder, b.hip, b.knee))
+        if vf.profile == K.SEATED:
+            # From the true vertical: undo the camera's roll before measuring from image-up.
+            trunk = K.rotate_deg(b.shoulder - b.hip, -self.camera_roll_deg)
+            e_raw = float(K.extension_deg(vf.profile, vf.front_sign, b.hip + trunk, b.hip, b.knee))
+            e3d = math.nan
+        else:
+            if not self._thighs:
+                return []  # the leg line has not been seen yet
+            # The legs are fixed in a prone set: the median thigh line is steadier than any frame's.
+            thigh = np.median(np.array(self._thighs), axis=0)
+            e_raw = float(K.extension_deg(vf.profile, vf.front_sign, b.shoulder, b.hip, b.hip - thigh))
+            e3d = math.nan
+            if b.world is not None:
+                tw = np.median(np.array(self._thighs_w), axis=0) if self._thighs_w else None
+                e3d = K.world_prone_extension_deg(b.world, tw) + LANDMARK_OFFSET_3D_DEG
         e_raw += LANDMARK_OFFSET_DEG[vf.profile] - self._neutral_offset
         theta = float(K.hip_angle_deg(b.shoulder, b.hip, b.knee))
         if self._prev is not None and t <= self._prev[0]:
@@ -357,7 +459,9 @@ class Analyzer:
         thigh = float(np.linalg.norm(b.hip - b.knee))
         self._fill_gap(t, e, theta, e_raw)
         self._series_append(t, e, theta, v, 1.0, e_raw)
-        i = self.buf.append(t=t, e=e, v=v, hip_x=b.hip[0], hip_y=b.hip[1], thigh=thigh, neck=neck)
+        i = self.buf.append(t=t, e=e, v=v, hip_x=b.hip[0], hip_y=b.hip[1], thigh=thigh, neck=neck, e3d=e3d)
+        if self.machine.phase is Phase.UNARMED and self.setting_up:
+            self.machine.reset()  # getting into position: the set has not started
         if self.machine.phase is Phase.TOP or self.machine.phase is Phase.UNARMED:
             if e >= -self.cfg.reps.top_deg and math.isfinite(neck):
                 self._neck_top.append(neck)
@@ -454,6 +558,14 @@ class Analyzer:
         value = float(np.median(neck[ok]))
         return value, float(t[ok][int(np.argmin(np.abs(neck[ok] - value)))])
 
+    @staticmethod
+    def _peak_3d(a: dict[str, np.ndarray], rel: Segment) -> float:
+        """The finish read from the world-landmark angle, on the same top plateau (deg)."""
+        e3 = a["e3d"][rel.top[0] : rel.top[1] + 1]
+        if np.isfinite(e3).sum() < 3:
+            return math.nan
+        return plateau_level(a["t"][rel.top[0] : rel.top[1] + 1], e3)[0]
+
     def _build_rep(self, seg: Segment) -> Rep:
         cfg = self.cfg
         i0 = min(seg.lowering[0], seg.lifting[0], seg.top[0])
@@ -472,6 +584,7 @@ class Analyzer:
             hip_shift_frac=shift, hip_shift_t=m.t_top,
             neck_extension_deg=neck_ext, neck_extension_t=neck_t_pk,
             bottom_deg=cfg.reps.bottom_deg, closed=seg.closed,
+            peak_extension_3d_deg=self._peak_3d(a, rel),
         )
         faults: tuple[Fault, ...] = evaluate(ctx, cfg.faults)
         self._rep_index += 1

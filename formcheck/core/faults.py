@@ -7,6 +7,7 @@ the sentence of the exercise guides (shared/seeds) it comes from.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from collections.abc import Callable
 
@@ -33,6 +34,7 @@ class RepContext:
     neck_extension_t: float
     bottom_deg: float  # the rep counter's BOTTOM zone, deg of flexion
     closed: bool = True  # False: the set ended during the rep's last phase (hold not timed)
+    peak_extension_3d_deg: float = float("nan")  # the finish from world landmarks (prone), deg
 
 
 @dataclass(frozen=True)
@@ -74,10 +76,16 @@ def rule(id: str, severity: str, cue: str, source: str):
     "(seed 001); Avoid arching your back excessively during the exercise (seed 000).",
 )
 def _hyperextension(c: RepContext, cfg: FaultConfig):
+    """Seated: leaning back past upright. Prone: arching well beyond the slight arch the guide
+    asks for. Off the side view the 2-D angle is magnified (prone), so where world landmarks give
+    a view-invariant finish too, both must be past the limit."""
     m = c.metrics
-    if c.counted and m.peak_extension_deg > cfg.max_extension_deg:
-        return m.peak_extension_deg, cfg.max_extension_deg, "deg", m.peak_extension_t
-    return None
+    limit = cfg.prone_max_extension_deg if c.profile == "prone" else cfg.max_extension_deg
+    if not c.counted or m.peak_extension_deg <= limit:
+        return None
+    if c.profile == "prone" and math.isfinite(c.peak_extension_3d_deg) and c.peak_extension_3d_deg <= limit:
+        return None
+    return m.peak_extension_deg, limit, "deg", m.peak_extension_t
 
 
 @rule(

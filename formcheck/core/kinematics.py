@@ -46,6 +46,7 @@ class Body:
     toe: np.ndarray
     visibility: dict[str, float]
     shoulder_width_px: float
+    world: np.ndarray | None = None  # (33, 3) metres, hip-centred (MediaPipe world landmarks)
 
 
 def _pair(frame: PoseFrame, pair: tuple[int, int]) -> tuple[np.ndarray, float]:
@@ -67,7 +68,7 @@ def body_from_frame(frame: PoseFrame) -> Body:
     parts["nose"] = frame.xy[L.NOSE].copy()
     vis["nose"] = float(frame.visibility[L.NOSE])
     sw = float(np.linalg.norm(frame.xy[L.LEFT_SHOULDER] - frame.xy[L.RIGHT_SHOULDER]))
-    return Body(visibility=vis, shoulder_width_px=sw, **parts)
+    return Body(visibility=vis, shoulder_width_px=sw, world=frame.world, **parts)
 
 
 def signed_angle_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -136,30 +137,45 @@ class ViewFacts:
         return "right" if self.front_sign > 0 else "left"
 
 
-def decide_view(bodies: list[Body], requested_profile: str, frontal_ratio: float) -> ViewFacts:
-    """Choose profile (if ``auto``), facing and frontal-ness from a few seconds of bodies."""
+def decide_view(
+    bodies: list[Body], requested_profile: str, frontal_ratio: float,
+    knee_bent_deg: float = 135.0, thigh_upright_deg: float = 35.0, min_visibility: float = 0.5,
+) -> ViewFacts:
+    """Choose profile (if ``auto``), facing and frontal-ness from a few seconds of bodies.
+
+    ``auto``: a knee bent more than ``knee_bent_deg`` (seated on a machine) or a thigh within
+    ``thigh_upright_deg`` of vertical (standing hip hinge) gives ``seated``; near-straight legs
+    that are not upright give ``prone``. Knees hidden by a pad (visibility below
+    ``min_visibility`` in most frames) give ``seated``: the prone angle needs the thigh line.
+    """
     if not bodies:
         raise ValueError("decide_view: expected at least one body, got none")
     sh = np.array([b.shoulder for b in bodies])
     hip = np.array([b.hip for b in bodies])
-    knee = np.array([b.knee for b in bodies])
-    ankle = np.array([b.ankle for b in bodies])
     torso = np.linalg.norm(sh - hip, axis=1)
     ratio = float(np.median([b.shoulder_width_px for b in bodies] / np.maximum(torso, 1e-6)))
-    knee_angle = float(np.median(np.abs(signed_angle_deg(hip - knee, ankle - knee))))
-    thigh = hip - knee
-    thigh_vert = float(np.median(np.abs(signed_angle_deg(UP, thigh))))
+    legs = [b for b in bodies if min(b.visibility["knee"], b.visibility["ankle"]) >= min_visibility]
+    knees_seen = len(legs) >= max(3, len(bodies) // 3)
+    if knees_seen:
+        k_hip = np.array([b.hip for b in legs])
+        knee = np.array([b.knee for b in legs])
+        ankle = np.array([b.ankle for b in legs])
+        knee_angle = float(np.median(np.abs(signed_angle_deg(k_hip - knee, ankle - knee))))
+        thigh_vert = float(np.median(np.abs(signed_angle_deg(UP, k_hip - knee))))
+    else:
+        knee_angle, thigh_vert = math.nan, math.nan
+    bent = knees_seen and knee_angle < knee_bent_deg
     if requested_profile in (SEATED, PRONE):
         profile = requested_profile
-    elif knee_angle < 135.0 or thigh_vert < 35.0:
-        profile = SEATED  # knee bent on a seat, or standing (hip hinge): torso upright = neutral
+    elif not knees_seen or bent or thigh_vert < thigh_upright_deg:
+        profile = SEATED  # knee bent on a seat, standing (hip hinge), or legs hidden by the pads
     else:
         profile = PRONE  # legs near straight and not vertical: torso in line with the legs
     # Facing: votes of the knees (seated), the face and the toes, weighted by their lever.
     votes = 0.0
     for b in bodies:
         scale = max(float(np.linalg.norm(b.shoulder - b.hip)), 1e-6)
-        if profile == SEATED and knee_angle < 135.0:
+        if profile == SEATED and bent and b.visibility["knee"] >= min_visibility:
             votes += 2.0 * (b.knee[0] - b.hip[0]) / scale
         votes += (b.nose[0] - b.ear[0]) / scale * min(b.visibility["nose"], b.visibility["ear"])
         votes += (b.toe[0] - b.heel[0]) / scale * min(b.visibility["toe"], b.visibility["heel"])
@@ -167,6 +183,38 @@ def decide_view(bodies: list[Body], requested_profile: str, frontal_ratio: float
             votes += (b.shoulder[0] - b.hip[0]) / scale  # the head end is the front of the set
     front_sign = 1.0 if votes >= 0 else -1.0
     return ViewFacts(profile, front_sign, ratio > frontal_ratio, ratio, knee_angle, thigh_vert)
+
+
+def rotate_deg(v: np.ndarray, deg: float) -> np.ndarray:
+    """Rotate image vector(s) ``v`` by ``deg`` degrees (positive = clockwise on screen, y down)."""
+    r = math.radians(deg)
+    c, s_ = math.cos(r), math.sin(r)
+    v = np.asarray(v, dtype=np.float64)
+    return np.stack([c * v[..., 0] - s_ * v[..., 1], s_ * v[..., 0] + c * v[..., 1]], axis=-1)
+
+
+def world_prone_extension_deg(world: np.ndarray, thigh_world: np.ndarray | None = None) -> float:
+    """Prone e from MediaPipe's world landmarks (metres, view-invariant up to the model's error).
+
+    The trunk (hip→shoulder midpoints) against the thigh line extended (knee→hip), both projected
+    on the body's sagittal plane (normal: the left-right hip axis); positive above the leg line.
+    ``thigh_world`` replaces the per-frame thigh (legs are fixed in a prone set).
+    """
+    w = np.asarray(world, dtype=np.float64)
+    sh = (w[L.LEFT_SHOULDER] + w[L.RIGHT_SHOULDER]) / 2
+    hp = (w[L.LEFT_HIP] + w[L.RIGHT_HIP]) / 2
+    kn = (w[L.LEFT_KNEE] + w[L.RIGHT_KNEE]) / 2
+    axis = w[L.LEFT_HIP] - w[L.RIGHT_HIP]
+    n = float(np.linalg.norm(axis))
+    if n < 1e-6:
+        return math.nan
+    axis = axis / n
+    thigh = hp - kn if thigh_world is None else np.asarray(thigh_world, dtype=np.float64)
+    trunk = sh - hp
+    thigh = thigh - thigh.dot(axis) * axis
+    trunk = trunk - trunk.dot(axis) * axis
+    ang = math.degrees(math.atan2(float(np.cross(thigh, trunk).dot(axis)), float(thigh.dot(trunk))))
+    return -ang  # about the left-pointing hip axis a rise is negative: flip to DESIGN's sign
 
 
 class OneEuroFilter:

@@ -253,6 +253,36 @@ def log_dimensionless_jerk(t: np.ndarray, v: np.ndarray) -> float:
     return -math.log(max(integral * dur**3 / vpk**2, 1e-12))
 
 
+PLATEAU_HALF_WINDOW_S = 0.1  # the top is read from a running median over ±0.1 s
+
+
+def running_median(t: np.ndarray, x: np.ndarray, half_window_s: float) -> np.ndarray:
+    """Centred running median of ``x`` over ±``half_window_s`` seconds of real time (NaNs skipped)."""
+    out = np.empty_like(x, dtype=np.float64)
+    lo = np.searchsorted(t, t - half_window_s, side="left")
+    hi = np.searchsorted(t, t + half_window_s, side="right")
+    for k in range(len(x)):
+        w = x[lo[k] : hi[k]]
+        w = w[np.isfinite(w)]
+        out[k] = float(np.median(w)) if w.size else math.nan
+    return out
+
+
+def plateau_level(t: np.ndarray, x: np.ndarray) -> tuple[float, int, float]:
+    """The top plateau of a noisy angle: (level, index, noise).
+
+    The level is the highest value of a ±0.1 s running median, so one noisy sample cannot raise
+    it; ``noise`` is the median absolute deviation of the samples from that median (deg).
+    """
+    if len(x) == 0 or not np.isfinite(x).any():
+        return math.nan, 0, 0.0
+    med = running_median(t, x, PLATEAU_HALF_WINDOW_S)
+    k = int(np.nanargmax(med))
+    resid = np.abs(x - med)
+    noise = float(np.nanmedian(resid)) if np.isfinite(resid).any() else 0.0
+    return float(med[k]), k, noise
+
+
 def measure(
     seg: Segment, t: np.ndarray, e: np.ndarray, v: np.ndarray, phase_frac: float, hold_band: float
 ) -> RepMetrics:
@@ -273,8 +303,10 @@ def measure(
     i_bot = li0 + int(np.argmin(li_e))
     depth = float(min(e[i_bot], e[i_bot_l]))
     top_e = e[to0 : to1 + 1]
-    i_pk = to0 + int(np.argmax(top_e))
-    peak = float(e[i_pk])
+    tt = t[to0 : to1 + 1]
+    # The finish is the top plateau, not the maximum of a noisy signal (noise inflates a maximum).
+    peak, k_pk, noise = plateau_level(tt, top_e)
+    i_pk = to0 + k_pk
     i_pk_lift = i_pk
     rom_lo = max(top_before - e[i_bot_l], 1e-6)
     s = lo0 + _last(e[lo0 : i_bot_l + 1] >= top_before - phase_frac * rom_lo, 0)
@@ -282,9 +314,9 @@ def measure(
     rom_li = max(peak - e[i_bot], 1e-6)
     ls = i_bot + _last(e[i_bot : i_pk_lift + 1] <= e[i_bot] + phase_frac * rom_li, 0)
     lend = ls + _first(e[ls : i_pk_lift + 1] >= peak - phase_frac * rom_li, i_pk_lift - ls)
-    # Top hold: time within hold_band of the peak during the top stay.
-    in_band = top_e >= peak - hold_band
-    tt = t[to0 : to1 + 1]
+    # Top hold: time within the band of the plateau during the top stay; the band widens with the
+    # landmark noise so that jitter does not cut a real hold into pieces.
+    in_band = top_e >= peak - max(hold_band, 3.0 * noise)
     dt = np.diff(tt, append=tt[-1]) if len(tt) > 1 else np.zeros(1)
     hold = float(np.sum(dt[in_band[: len(dt)]]))
     lift_v = v[ls : lend + 1] if lend > ls else v[ls : ls + 1]

@@ -290,22 +290,7 @@ def _rep_signature(reps: list[dict]) -> list[tuple]:
     return [(r["index"], r["counted"], tuple(sorted(f["id"] for f in r["faults"]))) for r in reps]
 
 
-@pytest.mark.e2e
-@pytest.mark.parametrize("clip", CLIPS, ids=[c.stem for c in CLIPS])
-def test_live_equals_analyze(clip, capsys):
-    from formcheck.app.pipeline import analyze_clip
-
-    ref = analyze_clip(clip, load_config(), include_frames=False)
-    rc = live.run(live_args("--camera", str(clip), "--no-window", "--pace", "none"))
-    events = json_lines(capsys.readouterr().out)
-    assert rc == 0
-    summary = events[-1]
-    assert summary["event"] == "summary" and summary["ended"] == "end_of_file"
-    assert summary["rep_count"] == ref.result.rep_count
-    assert summary["partial_reps"] == ref.result.partial_reps
-    live_reps = [e["rep"] for e in events if e["event"] in ("rep", "partial")]
-    assert _rep_signature(live_reps) == _rep_signature(ref.report["reps"])
-    assert {k: v for k, v in summary["faults"].items() if v} == ref.result.fault_counts()
+# live == analyze, report byte for byte: tests/test_session.py::test_live_pace_none_report_equals_analyze
 
 
 @pytest.mark.e2e

@@ -195,12 +195,12 @@ def worker_estimator(cfg: Config):
     global _ESTIMATOR, _ESTIMATOR_KEY
     key = _pose_key(cfg)
     if _ESTIMATOR is None or _ESTIMATOR_KEY != key:
-        from formcheck.media.pose import PoseEstimator
+        from formcheck.media.pose import make_estimator
 
         if _ESTIMATOR is not None:
             _ESTIMATOR.close()
             _ESTIMATOR = None
-        _ESTIMATOR = PoseEstimator(*key)
+        _ESTIMATOR = make_estimator(cfg.pose)
         _ESTIMATOR_KEY = key
     return _ESTIMATOR
 

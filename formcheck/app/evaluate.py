@@ -465,34 +465,27 @@ class PoseTrack:
 
 
 def report_from_track(track: PoseTrack, cfg) -> dict[str, Any]:
-    """Replay a :class:`PoseTrack` through a fresh Analyzer and build the report.
+    """Replay a :class:`PoseTrack` through a :class:`~formcheck.app.session.Session` and build
+    the report.
 
     Honours ``cfg.pose.max_fps`` the way :class:`~formcheck.media.sources.VideoSource` does (a track
     recorded at every frame can be replayed at a lower rate, not the reverse).
     """
-    from formcheck.core.analysis import Analyzer
-    from formcheck.render.report import build_report
+    from formcheck.app.session import PoseReplay, Session
 
-    fps = track.info.fps if track.info.fps > 0 else 30.0
     hz = cfg.pose.max_fps
     if track.max_fps and (hz == 0 or hz > track.max_fps):
         raise FormcheckError(f"a pose track recorded at max_fps {track.max_fps:g} cannot be replayed at {hz:g}")
-    min_dt = 1.0 / hz if hz > 0 and hz != track.max_fps else 0.0
-    an = Analyzer(cfg)
-    last = -np.inf
-    for t, pose in track.poses:
-        if min_dt and t - last < min_dt - 0.25 / fps:
-            continue
-        last = t
-        an.update(t, pose)
-    return build_report(an.finish(refine=True), track.info, cfg.digest(), True)
+    replay = PoseReplay(track.poses, track.info.fps, hz if hz != track.max_fps else 0.0)
+    with Session(cfg, replay) as session:
+        session.run(replay.frames())
+        return session.report(track.info)
 
 
 def track_from_landmarks(npz: str | os.PathLike, cfg, clip_path: str = "") -> PoseTrack:
     """A :class:`PoseTrack` from a landmark cache (``t``, ``xy`` (n,33,2) px, ``vis``, ``z``,
     ``ok``, ``wh``), as written by ``scripts/cache_landmarks.py``."""
-    from formcheck.media.sources import ClipInfo
-    from formcheck.core.types import PoseFrame
+    from formcheck.core.types import ClipInfo, PoseFrame
 
     d = np.load(npz)
     t, xy, vis, ok = d["t"], d["xy"], d["vis"], d["ok"].astype(bool)

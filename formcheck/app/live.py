@@ -36,19 +36,21 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import cv2
 import numpy as np
 
-from formcheck.core.analysis import Analyzer, SetResult
+from formcheck.app.session import Session, Sink, Step, make_report
+from formcheck.core.analysis import SetResult
 from formcheck.render.annotate import FormOverlay, OverlayTracker, VideoAnnotator
 from formcheck.config import Config
 from formcheck.core.cues import Cue, CueRationer
 from formcheck.errors import FormcheckError, SourceError
 from formcheck.core.faults import FAULT_IDS
 from formcheck.media.native import quiet_native_stderr
-from formcheck.media.sources import ClipInfo, VideoSource, check_video_path
+from formcheck.core.types import ClipInfo
+from formcheck.media.sources import VideoSource, check_video_path
 
 log = logging.getLogger(__name__)
 
@@ -93,11 +95,11 @@ class FileReader:
     kind = "file"
 
     def __init__(self, path: str | os.PathLike, max_side_px: int = 1280, max_fps: float = 0.0):
-        self._src = VideoSource(path, max_side_px, max_fps)
-        self.info = self._src.info
+        self.video = VideoSource(path, max_side_px, max_fps)
+        self.info = self.video.info
         self.fps = self.info.fps
         self.description = str(path)
-        self._it = iter(self._src)
+        self._it = iter(self.video)
 
     def read(self) -> tuple[float, np.ndarray] | None:
         try:
@@ -107,7 +109,7 @@ class FileReader:
         return fr.t_s, fr.image
 
     def close(self) -> None:
-        self._src.close()
+        self.video.close()
 
 
 def _video_devices() -> list[str]:
@@ -514,19 +516,20 @@ class LiveResult:
 Emit = Callable[[dict], None]
 
 
-class LiveSession:
-    """The processing loop: newest frame -> pose -> analysis -> cues -> overlay -> sinks.
+class LiveSession(Sink):
+    """The live front end over a :class:`~formcheck.app.session.Session`: the newest camera
+    frame -> pose -> analysis -> cues -> overlay -> window / recording / JSON lines.
 
     Args:
         config: analysis configuration.
         source: a started-or-not :class:`CameraSource`.
-        estimator: object with ``detect(image_bgr, t_s) -> PoseFrame | None``.
+        estimator: object with ``detect(image_bgr, t_s) -> PoseFrame | None`` (not closed here).
         emit: receives each event as a dict (analysis events, cues, calibration).
         window: optional :class:`Window` (keys q/Esc quit, r reset set, c calibrate, space pause).
         recorder: optional :class:`VideoAnnotator` receiving the annotated frames.
         speaker: optional :class:`Speaker` for the cues.
         keep_series: keep the per-frame series (needed for --report frames).
-        clock: the clock the source uses (s).
+        startup_timeout_s: how long (s) a camera may take to deliver its first frame.
     """
 
     def __init__(self, config: Config, source: CameraSource, estimator, emit: Emit | None = None,
@@ -535,19 +538,25 @@ class LiveSession:
                  startup_timeout_s: float = 8.0) -> None:
         self.cfg = config
         self.source = source
-        self.estimator = estimator
         self.emit = emit or (lambda d: None)
         self.window = window
         self.recorder = recorder
         self.speaker = speaker
         self.startup_timeout_s = startup_timeout_s
-        self.analyzer = Analyzer(config, keep_series=keep_series)
+        self.session = Session(config, estimator, [self], keep_series=keep_series)
+        self.analyzer = self.session.analyzer
         self.rationer = CueRationer(config.live.cue_cooldown_s, config.live.cue_display_s)
         self.tracker = OverlayTracker(config, self.rationer)
         self.overlay = FormOverlay(config)
         self.calibrator = NeutralCalibrator()
         self.paused = False
         self.cues: list[Cue] = []
+        self.processed = 0
+        self.latencies: list[float] = []
+        self._dropped_paused = 0
+        self._first_t: float | None = None
+        self._last_t: float | None = None
+        self._ended = ENDED_FILE
 
     def _handle_key(self, key: int, t: float) -> bool:
         """Apply a key press; return False to quit."""
@@ -565,86 +574,97 @@ class LiveSession:
 
     def run(self) -> LiveResult:
         src = self.source
-        clock = src.clock
         if src.status == "new":
             src.start()
-        latencies: list[float] = []
-        processed = 0
-        dropped_paused = 0
-        first_t = last_t = None
-        ended = ENDED_FILE
-        t_start = clock()
-        last_frame_clock = t_start
+        t_start = src.clock()
         try:
-            while True:
-                f = src.latest(timeout=0.05)
-                now = clock()
-                if f is None:
-                    if src.status == "error" and src.error is not None:
-                        raise src.error
-                    if src.finished:
-                        ended = ENDED_FILE if src.status == "ended" and src.kind == "file" else ENDED_LOST
-                        break
-                    if src.kind != "file":
-                        waited = now - last_frame_clock
-                        limit = src.lost_after_s if processed else max(src.lost_after_s, self.startup_timeout_s)
-                        if waited > limit:
-                            ended = ENDED_LOST
-                            break
-                    if self.window is not None and not self._handle_key(self.window.poll(), last_t or 0.0):
-                        ended = ENDED_QUIT
-                        break
-                    continue
-                last_frame_clock = now
-                if self.paused:
-                    d0 = src.dropped
-                    img = self.overlay.annotate(f.image, self._paused_state(f.t_s))
-                    key = self.window.show(img) if self.window is not None else -1
-                    if key >= 0 and not self._handle_key(key, f.t_s):
-                        ended = ENDED_QUIT
-                        break
-                    dropped_paused += src.dropped - d0 + 1
-                    continue
-                if first_t is None:
-                    first_t = f.t_s
-                last_t = f.t_s
-                pose = self.estimator.detect(f.image, f.t_s)
-                events = self.analyzer.update(f.t_s, pose)
-                for ev in events:
-                    self.emit(ev.to_dict())
-                cal = self.calibrator.update(f.t_s, self.analyzer.last_e if pose is not None else None)
-                if cal is not None:
-                    if cal.get("ok"):
-                        # e already has the previous calibration removed: add it back.
-                        offset = self.analyzer.neutral_offset + cal["neutral_e_deg"]
-                        self.analyzer.set_neutral_offset(offset)
-                        cal["applied_offset_deg"] = round(offset, 2)
-                    self.emit(cal)
-                notes = [self.calibrator.message] if self.calibrator.message else []
-                state, cue = self.tracker.update(f.t_s, pose, self.analyzer, events, notes)
-                if cue is not None:
-                    self.cues.append(cue)
-                    self.emit(cue.to_dict())
-                    if self.speaker is not None:
-                        self.speaker.say(cue.text)
-                image = self.overlay.annotate(f.image, state)
-                latencies.append(clock() - f.t_avail)  # overlay ready
-                processed += 1
-                if self.recorder is not None:
-                    self.recorder.write(image, f.t_s)
-                if self.window is not None:
-                    key = self.window.show(image)
-                    if key >= 0 and not self._handle_key(key, f.t_s):
-                        ended = ENDED_QUIT
-                        break
+            self.session.run(self._frames())
         except KeyboardInterrupt:
-            ended = ENDED_INTERRUPT
-        wall = clock() - t_start
-        result = self.analyzer.finish()
-        for ev in self.analyzer.final_events:  # the last rep, finalised when the set ended
+            self._ended = ENDED_INTERRUPT
+        wall = src.clock() - t_start
+        video = getattr(src.reader, "video", None)  # a file played as a camera
+        if video is not None:
+            self.session.note_source(video)
+        result = self.session.finish()  # the last rep's events reach on_finish
+        return LiveResult(result, self._ended, self.processed,
+                          max(0, src.dropped - self._dropped_paused), self.latencies, wall,
+                          self._first_t, self._last_t, list(self.cues))
+
+    # ------------------------------------------------------------------ the source side
+    def _frames(self) -> Iterator[CapturedFrame]:
+        """The newest frames to analyse; waits, detects a lost camera, handles pause and keys."""
+        src = self.source
+        clock = src.clock
+        last_frame_clock = clock()
+        while True:
+            f = src.latest(timeout=0.05)
+            now = clock()
+            if f is None:
+                if src.status == "error" and src.error is not None:
+                    raise src.error
+                if src.finished:
+                    self._ended = ENDED_FILE if src.status == "ended" and src.kind == "file" else ENDED_LOST
+                    return
+                if src.kind != "file":
+                    waited = now - last_frame_clock
+                    limit = src.lost_after_s if self.processed else max(src.lost_after_s, self.startup_timeout_s)
+                    if waited > limit:
+                        self._ended = ENDED_LOST
+                        return
+                if self.window is not None and not self._handle_key(self.window.poll(), self._last_t or 0.0):
+                    self._ended = ENDED_QUIT
+                    return
+                continue
+            last_frame_clock = now
+            if self.paused:
+                d0 = src.dropped
+                img = self.overlay.annotate(f.image, self._paused_state(f.t_s))
+                key = self.window.show(img) if self.window is not None else -1
+                if key >= 0 and not self._handle_key(key, f.t_s):
+                    self._ended = ENDED_QUIT
+                    return
+                self._dropped_paused += src.dropped - d0 + 1
+                continue
+            if self._first_t is None:
+                self._first_t = f.t_s
+            self._last_t = f.t_s
+            yield f
+
+    # ------------------------------------------------------------------ the sink side
+    def on_step(self, step: Step) -> None:
+        """Events, calibration, cue, overlay, recording and window for one analysed frame."""
+        f, pose, events = step.frame, step.pose, step.events
+        for ev in events:
             self.emit(ev.to_dict())
-        return LiveResult(result, ended, processed, max(0, src.dropped - dropped_paused), latencies,
-                          wall, first_t, last_t, list(self.cues))
+        cal = self.calibrator.update(f.t_s, self.analyzer.last_e if pose is not None else None)
+        if cal is not None:
+            if cal.get("ok"):
+                # e already has the previous calibration removed: add it back.
+                offset = self.analyzer.neutral_offset + cal["neutral_e_deg"]
+                self.analyzer.set_neutral_offset(offset)
+                cal["applied_offset_deg"] = round(offset, 2)
+            self.emit(cal)
+        notes = [self.calibrator.message] if self.calibrator.message else []
+        state, cue = self.tracker.update(f.t_s, pose, self.analyzer, events, notes)
+        if cue is not None:
+            self.cues.append(cue)
+            self.emit(cue.to_dict())
+            if self.speaker is not None:
+                self.speaker.say(cue.text)
+        image = self.overlay.annotate(f.image, state)
+        self.latencies.append(self.source.clock() - f.t_avail)  # overlay ready
+        self.processed += 1
+        if self.recorder is not None:
+            self.recorder.write(image, f.t_s)
+        if self.window is not None:
+            key = self.window.show(image)
+            if key >= 0 and not self._handle_key(key, f.t_s):
+                self._ended = ENDED_QUIT
+                self.session.stop()
+
+    def on_finish(self, result: SetResult, final_events) -> None:
+        for ev in final_events:  # the last rep, finalised when the set ended
+            self.emit(ev.to_dict())
 
     def _paused_state(self, t_s: float):
         state, _ = self.tracker.update(t_s, None, self.analyzer, [], ["PAUSED - space to resume"])
@@ -725,12 +745,12 @@ def _human(d: dict) -> str | None:
 
 
 def build_live_report(live: LiveResult, source: CameraSource, cfg: Config, pace: str) -> dict:
-    """The formcheck.render.report/1 dict of a live session (clip = the camera or file)."""
-    from formcheck.render.report import build_report
-
+    """The ``formcheck.report/1`` dict of a live session (clip = the camera or file); the
+    ``live`` key holds the session's timing (the only part that differs from ``analyze``)."""
     reader = source.reader
-    if isinstance(reader, FileReader):
-        info = reader.info
+    video = getattr(reader, "video", None)
+    if video is not None:
+        info = video.info
     else:
         dur = (live.last_t - live.first_t) if live.first_t is not None and live.last_t is not None else 0.0
         fps = reader.fps or (live.frames_processed / dur if dur > 0 else 0.0)
@@ -738,7 +758,7 @@ def build_live_report(live: LiveResult, source: CameraSource, cfg: Config, pace:
                         *source.frame_wh, 0)
     extra = {"live": {k: v for k, v in live.summary().items() if k in (
         "ended", "frames_processed", "frames_dropped", "processed_fps", "latency_ms")} | {"pace": pace}}
-    return build_report(live.result, info, cfg.digest(), include_frames=True, extra=extra)
+    return make_report(live.result, info, cfg, include_frames=True, extra=extra)
 
 
 def run(args: argparse.Namespace, estimator_factory=None, reader: FrameReader | None = None) -> int:
@@ -776,11 +796,9 @@ def run(args: argparse.Namespace, estimator_factory=None, reader: FrameReader | 
                       "`sudo apt install espeak-ng`); continuing without speech.", file=sys.stderr)
                 speaker = None
         if estimator_factory is None:
-            from formcheck.media.pose import PoseEstimator
+            from formcheck.media.pose import make_estimator
 
-            pc = cfg.pose
-            estimator = PoseEstimator(pc.model, pc.min_detection_confidence,
-                                      pc.min_presence_confidence, pc.min_tracking_confidence)
+            estimator = make_estimator(cfg.pose)
         else:
             estimator = estimator_factory(cfg)
         session = LiveSession(cfg, source, estimator, emit=emit, window=window, recorder=recorder,

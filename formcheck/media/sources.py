@@ -16,6 +16,8 @@ from collections.abc import Iterator
 import cv2
 import numpy as np
 
+from formcheck.core.sampling import FrameDecimator
+from formcheck.core.types import ClipInfo  # noqa: F401  (re-exported: moved to the core)
 from formcheck.errors import SourceError
 from formcheck.media.native import quiet_native_stderr
 
@@ -33,19 +35,6 @@ class Frame:
     index: int
     t_s: float
     image: np.ndarray
-
-
-@dataclass(frozen=True)
-class ClipInfo:
-    """Container facts of a clip. ``width``/``height`` are of the upright (rotated) frames."""
-
-    path: str
-    fps: float
-    n_frames: int
-    duration_s: float
-    width: int
-    height: int
-    rotation_deg: int
 
 
 def check_video_path(path: str | os.PathLike) -> Path:
@@ -151,8 +140,7 @@ class VideoSource:
             raise SourceError(f"{self.path}: the source is closed.")
         fps = self.info.fps if self.info.fps > 0 else 30.0
         last_t = -np.inf
-        last_yield = -np.inf
-        min_dt = 1.0 / self.max_fps if self.max_fps > 0 else 0.0
+        keep = FrameDecimator(self.max_fps, self.info.fps)
         index = 0
         decoded = 0
         while True:
@@ -164,13 +152,13 @@ class VideoSource:
                 t = max(index / fps, last_t + 1e-3)
             last_t = t
             index += 1
-            if min_dt and t - last_yield < min_dt - 0.25 / fps:
+            if not keep.wants(t):
                 continue
             ok, image = cap.retrieve()
             if not ok or image is None:
                 log.warning("%s: frame %d could not be decoded; skipped", self.path, index - 1)
                 continue
-            last_yield = t
+            keep.taken(t)
             decoded += 1
             yield Frame(index - 1, float(t), self._scale(image))
         if decoded == 0:

@@ -35,11 +35,10 @@ from collections.abc import Callable, Iterable, Iterator
 from formcheck.config import PROFILES, Config, merge
 from formcheck.errors import ConfigError, FormcheckError, SourceError
 from formcheck.app.store import DEFAULT_DB_NAME, ClipRecord, ResultStore, file_sha256
+from formcheck.media.formats import VIDEO_SUFFIXES
 
 log = logging.getLogger(__name__)
 
-# Same list as formcheck.media.sources.VIDEO_SUFFIXES (kept here so that planning needs no cv2).
-VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv"}
 MAX_RETRIES = 2  # a clip whose worker crashed / was lost is retried this often, then an error row
 RAY_INSTALL_HINT = "Ray is not installed: install with pip install 'formcheck[ray]'"
 
@@ -164,7 +163,7 @@ def collect_inputs(inputs: Iterable[str]) -> list[ClipJob]:
         found = _expand_one(arg)
         if not found and (p.is_dir() or _has_glob(arg)):
             raise FormcheckError(
-                f"No video clips in {arg} (looked for {', '.join(sorted(VIDEO_SUFFIXES))}). "
+                f"No video clips in {arg} (looked for {', '.join(VIDEO_SUFFIXES)}). "
                 "Check the folder or pattern (quote globs so the shell does not expand them)."
             )
         jobs.extend(ClipJob(f, source=arg) for f in found)

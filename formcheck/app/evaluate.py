@@ -30,12 +30,12 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from formcheck.errors import FormcheckError, SourceError
+from formcheck.media.formats import VIDEO_SUFFIXES
 
 log = logging.getLogger(__name__)
 
 TRUTH_SCHEMA = "formcheck.truth/1"
 EVAL_SCHEMA = "formcheck.eval/1"
-VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm")
 
 MIN_IOU = 0.2
 """Found and labelled reps match when their [t_start, t_end] intervals overlap by at least this

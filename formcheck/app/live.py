@@ -50,7 +50,7 @@ from formcheck.errors import FormcheckError, SourceError
 from formcheck.core.faults import FAULT_IDS
 from formcheck.media.native import quiet_native_stderr
 from formcheck.core.types import ClipInfo
-from formcheck.media.sources import VideoSource, check_video_path
+from formcheck.media.sources import VideoSource, check_video_path, downscale
 
 log = logging.getLogger(__name__)
 
@@ -78,14 +78,6 @@ class FrameReader(Protocol):
     def read(self) -> tuple[float, np.ndarray] | None: ...
 
     def close(self) -> None: ...
-
-
-def _downscale(image: np.ndarray, max_side_px: int) -> np.ndarray:
-    h, w = image.shape[:2]
-    if max_side_px and max(h, w) > max_side_px:
-        s = max_side_px / max(h, w)
-        return cv2.resize(image, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA)
-    return image
 
 
 class FileReader:
@@ -158,7 +150,7 @@ class DeviceReader:
             return None
         if self._t0 is None:
             self._t0 = now
-        return now - self._t0, _downscale(image, self.max_side_px)
+        return now - self._t0, downscale(image, self.max_side_px)
 
     def close(self) -> None:
         self._cap.release()

@@ -19,13 +19,10 @@ import numpy as np
 from formcheck.core.sampling import FrameDecimator
 from formcheck.core.types import ClipInfo  # noqa: F401  (re-exported: moved to the core)
 from formcheck.errors import SourceError
+from formcheck.media.formats import AUDIO_SUFFIXES, IMAGE_SUFFIXES, VIDEO_SUFFIXES  # noqa: F401
 from formcheck.media.native import quiet_native_stderr
 
 log = logging.getLogger(__name__)
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".heic"}
-AUDIO_SUFFIXES = {".mp3", ".wav", ".m4a", ".aac", ".flac", ".ogg", ".opus"}
-VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv"}
 
 
 @dataclass(frozen=True)
@@ -35,6 +32,17 @@ class Frame:
     index: int
     t_s: float
     image: np.ndarray
+
+
+def downscale(image: np.ndarray, max_side_px: int) -> np.ndarray:
+    """``image`` shrunk (area interpolation) so its longer side is at most ``max_side_px``
+    pixels; unchanged when it already fits or ``max_side_px`` is 0."""
+    h, w = image.shape[:2]
+    longest = max(h, w)
+    if max_side_px and longest > max_side_px:
+        s = max_side_px / longest
+        return cv2.resize(image, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA)
+    return image
 
 
 def check_video_path(path: str | os.PathLike) -> Path:
@@ -127,12 +135,7 @@ class VideoSource:
             self._cap = None
 
     def _scale(self, image: np.ndarray) -> np.ndarray:
-        h, w = image.shape[:2]
-        longest = max(h, w)
-        if self.max_side_px and longest > self.max_side_px:
-            s = self.max_side_px / longest
-            return cv2.resize(image, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA)
-        return image
+        return downscale(image, self.max_side_px)
 
     def __iter__(self) -> Iterator[Frame]:
         cap = self._cap

@@ -695,7 +695,7 @@ def _write_html(rows: list[dict[str, Any]], jobs: list[ClipJob], out_dir: Path) 
 # CLI
 # --------------------------------------------------------------------------------------------
 def add_parser(sub) -> None:
-    from formcheck.app.cli import common_options
+    from formcheck.app.options import common_options
 
     p = sub.add_parser(
         "batch", help="score many clips into a results database (resumable)",
@@ -755,7 +755,7 @@ def _resume_command(args: argparse.Namespace, db: Path) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from formcheck.app.cli import config_from_args
+    from formcheck.app.options import config_from_args
 
     cfg = config_from_args(args)
     db = Path(args.db) if args.db else default_db(args.out)

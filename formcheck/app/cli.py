@@ -14,7 +14,8 @@ import traceback
 from pathlib import Path
 
 from formcheck import __version__
-from formcheck.config import PROFILES, default_toml, load_config
+from formcheck.app.options import common_options, config_from_args
+from formcheck.config import default_toml
 from formcheck.errors import AnalysisError, FormcheckError
 
 log = logging.getLogger("formcheck")
@@ -49,29 +50,6 @@ def sample_clip() -> Path:
             "Run `formcheck analyze YOUR_CLIP.mp4`."
         )
     return clips[0]
-
-
-def common_options(p: argparse.ArgumentParser) -> None:
-    """Options every analysing subcommand takes."""
-    p.add_argument("--profile", choices=PROFILES, default=None,
-                   help="machine profile: seated (lever machine, neutral = torso vertical), prone "
-                        "(face-down with ankle rollers, neutral = torso in line with the legs) or "
-                        "auto (from the body's geometry; default)")
-    p.add_argument("--config", metavar="FILE", help="TOML file overriding the defaults (see `formcheck config`)")
-    p.add_argument("--model", metavar="full|lite|heavy|PATH", default=None,
-                   help="pose model: the bundled full model (default), lite/heavy (downloaded on "
-                        "request from Google, needs a network), or a .task file")
-
-
-def config_from_args(args: argparse.Namespace):
-    over: dict[str, dict] = {}
-    if getattr(args, "profile", None):
-        over.setdefault("kinematics", {})["profile"] = args.profile
-    if getattr(args, "model", None):
-        over.setdefault("pose", {})["model"] = args.model
-    if getattr(args, "max_fps", None) is not None:
-        over.setdefault("pose", {})["max_fps"] = float(args.max_fps)
-    return load_config(getattr(args, "config", None), over)
 
 
 def add_parser(sub) -> None:

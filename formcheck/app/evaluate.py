@@ -536,7 +536,7 @@ def _parse_set(items: Sequence[str]) -> dict[str, dict]:
 
 
 def add_parser(sub) -> None:
-    from formcheck.app.cli import common_options
+    from formcheck.app.options import common_options
 
     p = sub.add_parser(
         "eval", aliases=["evaluate"], help="measure reps, angles and faults against labelled clips",
@@ -637,7 +637,7 @@ def sweep_line(value: Any, tot: dict[str, Any], fault_ids: Sequence[str] | None)
 
 
 def run(args: argparse.Namespace) -> int:
-    from formcheck.app.cli import config_from_args
+    from formcheck.app.options import config_from_args
     from formcheck.config import merge
 
     cfg = config_from_args(args)

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import os
 import shutil
 import subprocess
@@ -43,6 +42,7 @@ import numpy as np
 
 from formcheck.app.session import Session, Sink, Step, make_report
 from formcheck.core.analysis import SetResult
+from formcheck.core.calibration import NeutralCalibrator
 from formcheck.render.annotate import FormOverlay, OverlayTracker, VideoAnnotator
 from formcheck.config import Config
 from formcheck.core.cues import Cue, CueRationer
@@ -371,53 +371,6 @@ class Speaker:
         self._stop_current()
 
 
-class NeutralCalibrator:
-    """'c' key: hold neutral still for ``duration_s``; reports the mean e (deg) measured.
-
-    A steady result becomes the analyser's neutral offset (``Analyzer.set_neutral_offset``):
-    from then on e reads 0 where the person held still.
-    """
-
-    def __init__(self, duration_s: float = 2.0, max_sd_deg: float = 3.0) -> None:
-        self.duration_s = duration_s
-        self.max_sd_deg = max_sd_deg
-        self._t0: float | None = None
-        self._values: list[float] = []
-        self.message: str | None = None
-        self.neutral_e_deg: float | None = None
-
-    @property
-    def active(self) -> bool:
-        return self._t0 is not None
-
-    def start(self, t: float) -> None:
-        self._t0, self._values = t, []
-        self.message = f"Calibrating: hold neutral still for {self.duration_s:.0f} s"
-
-    def update(self, t: float, e: float | None) -> dict | None:
-        """Feed the current e (None: not tracked); returns the result dict when done."""
-        if self._t0 is None:
-            return None
-        if e is not None and math.isfinite(e):
-            self._values.append(e)
-        if t - self._t0 < self.duration_s:
-            return None
-        self._t0 = None
-        v = np.asarray(self._values)
-        if len(v) < 5:
-            self.message = "Calibration failed: you were not tracked. Step into view and press c again."
-            return {"event": "calibration", "t": round(t, 3), "ok": False, "message": self.message}
-        mean, sd = float(v.mean()), float(v.std())
-        ok = sd <= self.max_sd_deg
-        if ok:
-            self.neutral_e_deg = mean
-            self.message = f"Neutral reads e = {mean:+.1f} deg (sd {sd:.1f})"
-        else:
-            self.message = f"Calibration: hold still (moved {sd:.0f} deg). Press c again."
-        return {"event": "calibration", "t": round(t, 3), "ok": ok, "neutral_e_deg": round(mean, 2),
-                "sd_deg": round(sd, 2), "message": self.message}
-
-
 class Window:
     """The on-screen window (cv2.imshow). Raises FormcheckError when there is no display."""
 
@@ -630,12 +583,12 @@ class LiveSession(Sink):
             self.emit(ev.to_dict())
         cal = self.calibrator.update(f.t_s, self.analyzer.last_e if pose is not None else None)
         if cal is not None:
-            if cal.get("ok"):
+            offset = None
+            if cal.ok and cal.neutral_e_deg is not None:
                 # e already has the previous calibration removed: add it back.
-                offset = self.analyzer.neutral_offset + cal["neutral_e_deg"]
+                offset = self.analyzer.neutral_offset + cal.neutral_e_deg
                 self.analyzer.set_neutral_offset(offset)
-                cal["applied_offset_deg"] = round(offset, 2)
-            self.emit(cal)
+            self.emit(cal.to_dict(applied_offset_deg=offset))
         notes = [self.calibrator.message] if self.calibrator.message else []
         state, cue = self.tracker.update(f.t_s, pose, self.analyzer, events, notes)
         if cue is not None:
@@ -697,7 +650,7 @@ summarised and --report written).
 
 
 def add_parser(sub) -> None:
-    from formcheck.app.cli import common_options
+    from formcheck.app.options import common_options
 
     p = sub.add_parser(
         "live", help="live webcam feedback: rep counter, angle dial and spoken cues",
@@ -755,7 +708,7 @@ def build_live_report(live: LiveResult, source: CameraSource, cfg: Config, pace:
 
 def run(args: argparse.Namespace, estimator_factory=None, reader: FrameReader | None = None) -> int:
     """``formcheck live``. ``estimator_factory`` / ``reader`` are test seams."""
-    from formcheck.app.cli import config_from_args
+    from formcheck.app.options import config_from_args
     from formcheck.render.report import format_summary, write_json
 
     cfg = config_from_args(args)

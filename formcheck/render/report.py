@@ -21,7 +21,7 @@ from formcheck import __version__
 from formcheck.core.analysis import SetResult
 from formcheck.errors import OutputError
 from formcheck.core.faults import FAULT_IDS
-from formcheck.media.sources import ClipInfo
+from formcheck.core.types import ClipInfo
 
 SCHEMA = "formcheck.render.report/1"
 

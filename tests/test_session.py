@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import report_validator
 from synth import RepScript, body_frames, script_set
 
 from formcheck.app import live
@@ -111,7 +112,8 @@ def test_report_holds_the_config_and_extra_keys_after_it():
     info = ClipInfo("synthetic.mp4", 30.0, len(poses), len(poses) / 30.0, 640, 480, 0)
     with Session(cfg, Replayed(poses)) as s:
         s.run(Frame(k, t) for k, (t, _) in enumerate(poses))
-        rep = s.report(info, extra={"live": {"pace": "none"}})
+        rep = s.report(info, extra={"live": {"ended": "end_of_file", "frames_processed": 1, "frames_dropped": 0,
+                                            "processed_fps": 1.0, "latency_ms": {}, "pace": "none"}})
     assert rep["config"] == cfg.to_dict() and rep["config_digest"] == cfg.digest()
     assert list(rep)[-2:] == ["config", "live"]
     assert rep["summary"]["rep_count"] == 3
@@ -213,5 +215,6 @@ def test_live_and_analyze_commands_write_equal_reports(tmp_path):
                              text=True, timeout=300, cwd=ROOT)
         assert out.returncode == 0, out.stderr
     got = json.loads(r.read_text())
+    report_validator().validate(got)  # written in another process
     del got["live"]
     assert json.dumps(got, indent=1) + "\n" == a.read_text()

@@ -61,7 +61,7 @@ def add_parser(sub) -> None:
     )
     p.add_argument("clip", nargs="?", help="video file (default: the bundled sample clip)")
     common_options(p)
-    p.add_argument("--json", metavar="OUT", help="write the JSON report (schema formcheck.render.report/1)")
+    p.add_argument("--json", metavar="OUT", help="write the JSON report (schema formcheck.report/1)")
     p.add_argument("--csv", metavar="OUT", help="write one CSV row per rep")
     p.add_argument("--max-fps", type=float, default=None, metavar="HZ",
                    help="analyse at most HZ frames per second (0 = every frame)")

@@ -47,7 +47,8 @@ from formcheck.render.annotate import FormOverlay, OverlayTracker, VideoAnnotato
 from formcheck.config import Config
 from formcheck.core.cues import Cue, CueRationer
 from formcheck.errors import FormcheckError, SourceError
-from formcheck.core.faults import FAULT_IDS
+from formcheck.core.events import EventKind
+from formcheck.core.schema import Summary
 from formcheck.media.native import quiet_native_stderr
 from formcheck.core.types import ClipInfo
 from formcheck.media.sources import VideoSource, check_video_path, downscale
@@ -446,12 +447,11 @@ class LiveResult:
 
     def summary(self) -> dict:
         r = self.result
-        faults = {fid: 0 for fid in FAULT_IDS}
-        faults.update(r.fault_counts())
+        s = Summary.from_result(r)  # the report's summary, same counts
         return {
-            "event": "summary", "t": round(self.last_t or 0.0, 3), "ended": self.ended,
-            "rep_count": r.rep_count, "partial_reps": r.partial_reps, "good_reps": r.good_reps,
-            "faults": faults, "score": r.score, "profile": r.profile, "facing": r.facing,
+            "event": EventKind.SUMMARY.value, "t": round(self.last_t or 0.0, 3), "ended": self.ended,
+            "rep_count": s.rep_count, "partial_reps": s.partial_reps, "good_reps": s.good_reps,
+            "faults": s.fault_counts, "score": s.score, "profile": r.profile, "facing": r.facing,
             "frames_processed": self.frames_processed, "frames_dropped": self.frames_dropped,
             "processed_fps": round(self.processed_fps, 1), "latency_ms": latency_stats(self.latencies_s),
             "warnings": list(r.warnings),

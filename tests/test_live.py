@@ -214,7 +214,7 @@ def test_no_display_tells_the_user_to_use_no_window(monkeypatch):
 
 
 def test_nobody_in_view_gives_guidance_cue_and_summary(capsys, monkeypatch):
-    monkeypatch.setattr(live.shutil, "which", lambda name: None)  # no TTS installed
+    monkeypatch.setattr("shutil.which", lambda name: None)  # no TTS installed
     est = NoPose()
     reader = ListReader(synthetic_frames(60))
     rc = live.run(live_args("--no-window", "--pace", "none", "--speak"),

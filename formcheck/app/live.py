@@ -1,22 +1,12 @@
 """``formcheck live``: rep counting, fault cues and an overlay from a webcam, while you train.
 
-Edge module (OpenCV capture, window, keyboard, TTS subprocess). The analysis is the same
-streaming :class:`~formcheck.core.analysis.Analyzer` that ``formcheck analyze`` uses, so the same
-movement gives the same reps and faults.
+The session glue and the command. Per processed frame::
 
-Pipeline, per processed frame::
+    CameraSource (app/camera.py: newest frame wins) -> Session (pose -> Analyzer)
+      -> LiveSession as sink: CueRationer -> FormOverlay -> Window / recording / JSON lines
 
-    capture thread (latest frame wins) -> PoseEstimator.detect -> Analyzer.update
-      -> CueRationer (one cue at a time, cooldown) -> FormOverlay -> window / recording / JSON
-
-Capture: :class:`CameraSource` runs a thread that keeps only the newest frame; the processing
-loop always takes the newest and never queues, so when processing is slower than the camera,
-frames are *dropped* rather than lag accumulating. A video FILE can stand in for a camera: with
-``pace="realtime"`` it is played at its real rate (wall clock paced by container timestamps)
-and frames whose time passed while processing was busy are dropped; with ``pace="none"`` every
-frame is processed, as fast as possible (for tests and offline checks: the result then equals
-``formcheck analyze`` on the same file).
-
+The analysis is the same :class:`~formcheck.app.session.Session` that ``formcheck analyze``
+drives, so the same frames give the same report (``--pace none`` on a file: byte for byte).
 Latency is measured per processed frame from the moment the frame was captured (camera) or
 became due (file played in real time) to the moment its overlay was ready.
 """
@@ -26,395 +16,34 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
-import shutil
-import subprocess
 import sys
-import threading
-import time
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Protocol
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 
+from formcheck.app.camera import (PACES, CameraSource, CapturedFrame, DeviceReader, FileReader,  # noqa: F401
+                                  FrameReader, camera_help, open_reader)
+from formcheck.app.live_ui import Speaker, Window
 from formcheck.app.session import Session, Sink, Step, make_report
+from formcheck.config import Config
 from formcheck.core.analysis import SetResult
 from formcheck.core.calibration import NeutralCalibrator
-from formcheck.render.annotate import FormOverlay, OverlayTracker, VideoAnnotator
-from formcheck.config import Config
 from formcheck.core.cues import Cue, CueRationer
-from formcheck.errors import FormcheckError, SourceError
 from formcheck.core.events import EventKind
 from formcheck.core.schema import Summary
-from formcheck.media.native import quiet_native_stderr
 from formcheck.core.types import ClipInfo
-from formcheck.media.sources import VideoSource, check_video_path, downscale
+from formcheck.errors import FormcheckError, SourceError
+from formcheck.render.annotate import FormOverlay, OverlayTracker, VideoAnnotator
 
 log = logging.getLogger(__name__)
 
-PACES = ("realtime", "none")
 KEY_ESC = 27
 
 ENDED_FILE = "end_of_file"
 ENDED_LOST = "camera_lost"
 ENDED_QUIT = "user_quit"
 ENDED_INTERRUPT = "interrupted"
-
-
-# --------------------------------------------------------------------------- readers
-class FrameReader(Protocol):
-    """Where frames come from. ``read()`` returns ``(t_s, image_bgr)`` or ``None``.
-
-    For ``kind == "file"``, ``None`` is the normal end; for ``kind == "camera"`` it is a failed
-    read (the source retries, and declares the camera lost after a while).
-    """
-
-    kind: str
-    description: str
-    fps: float
-
-    def read(self) -> tuple[float, np.ndarray] | None: ...
-
-    def close(self) -> None: ...
-
-
-class FileReader:
-    """A video file as a camera: frames and container times from :class:`VideoSource`
-    (exactly the frames ``formcheck analyze`` sees)."""
-
-    kind = "file"
-
-    def __init__(self, path: str | os.PathLike, max_side_px: int = 1280, max_fps: float = 0.0):
-        self.video = VideoSource(path, max_side_px, max_fps)
-        self.info = self.video.info
-        self.fps = self.info.fps
-        self.description = str(path)
-        self._it = iter(self.video)
-
-    def read(self) -> tuple[float, np.ndarray] | None:
-        try:
-            fr = next(self._it)
-        except StopIteration:
-            return None
-        return fr.t_s, fr.image
-
-    def close(self) -> None:
-        self.video.close()
-
-
-def _video_devices() -> list[str]:
-    return sorted(str(p) for p in Path("/dev").glob("video*")) if sys.platform.startswith("linux") else []
-
-
-def camera_help(tried: str) -> str:
-    devs = _video_devices()
-    found = (f" Video devices on this machine: {', '.join(devs)}." if devs
-             else " No /dev/video* device exists on this machine." if sys.platform.startswith("linux") else "")
-    return (f"Cannot open camera {tried}: no camera there, or another program is using it.{found} "
-            "Pick another with --camera 1, a device path such as --camera /dev/video2, a stream URL "
-            "(rtsp://..., http://...), or a recorded file (--camera my_set.mp4).")
-
-
-class DeviceReader:
-    """A camera by index, device path or stream URL (cv2.VideoCapture).
-
-    Frame time is the capture wall clock (s) since the first frame was read.
-    """
-
-    kind = "camera"
-
-    def __init__(self, spec: int | str, max_side_px: int = 1280,
-                 clock: Callable[[], float] = time.perf_counter) -> None:
-        self.description = f"index {spec}" if isinstance(spec, int) else str(spec)
-        with quiet_native_stderr():
-            cap = cv2.VideoCapture(spec)
-        if not cap.isOpened():
-            cap.release()
-            raise SourceError(camera_help(self.description))
-        self._cap = cap
-        self.fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
-        self.max_side_px = max_side_px
-        self._clock = clock
-        self._t0: float | None = None
-
-    def read(self) -> tuple[float, np.ndarray] | None:
-        try:
-            ok, image = self._cap.read()
-        except cv2.error as e:
-            log.warning("camera read failed: %s", e)
-            return None
-        now = self._clock()
-        if not ok or image is None:
-            return None
-        if self._t0 is None:
-            self._t0 = now
-        return now - self._t0, downscale(image, self.max_side_px)
-
-    def close(self) -> None:
-        self._cap.release()
-
-
-def open_reader(spec: str, max_side_px: int = 1280, max_fps: float = 0.0) -> FrameReader:
-    """Open ``--camera SPEC``: an index ("0"), a device path, a URL, or a video file."""
-    spec = str(spec).strip()
-    if spec.isdigit():
-        return DeviceReader(int(spec), max_side_px)
-    if "://" in spec:
-        return DeviceReader(spec, max_side_px)
-    if spec.startswith("/dev/"):
-        if not Path(spec).exists():
-            raise SourceError(camera_help(spec))
-        return DeviceReader(spec, max_side_px)
-    p = Path(spec)
-    if not p.exists():
-        raise SourceError(
-            f"--camera {spec}: no such file, and not a camera index, device or URL. "
-            "Use --camera 0 (first webcam), --camera /dev/video0, an rtsp:// or http:// URL, "
-            "or the path of a video file."
-        )
-    check_video_path(p)
-    return FileReader(p, max_side_px, max_fps)
-
-
-# --------------------------------------------------------------------------- capture thread
-@dataclass(frozen=True)
-class CapturedFrame:
-    """A frame handed to the processing loop.
-
-    Attributes:
-        index: number of frames the source delivered before this one.
-        t_s: source time (s): container time for files, capture clock for cameras.
-        image: BGR uint8 (H, W, 3).
-        t_avail: ``clock()`` time when it was captured (camera) or became due (paced file).
-    """
-
-    index: int
-    t_s: float
-    image: np.ndarray
-    t_avail: float
-
-
-class CameraSource:
-    """Latest-frame-wins capture on a background thread.
-
-    Args:
-        reader: a :class:`FrameReader` (file, device, or a test double).
-        pace: ``"realtime"``: a file is played at its real rate and frames the processing loop
-            did not take in time are dropped (cameras always behave like this);
-            ``"none"``: the reader waits until the previous frame was taken (no dropping; for
-            files in tests: do not use with a real camera, which would deliver stale frames).
-        lost_after_s: a camera that delivers no frame for this long (s) is declared lost.
-        clock: monotonic clock in seconds (injectable for tests).
-    """
-
-    def __init__(self, reader: FrameReader, pace: str = "realtime", lost_after_s: float = 2.0,
-                 clock: Callable[[], float] = time.perf_counter) -> None:
-        if pace not in PACES:
-            raise ValueError(f"pace: expected one of {', '.join(PACES)}, got {pace!r}")
-        if not lost_after_s > 0:
-            raise ValueError(f"lost_after_s: expected > 0 seconds, got {lost_after_s}")
-        self.reader = reader
-        self.pace = pace
-        self.lost_after_s = lost_after_s
-        self.clock = clock
-        self.status = "new"  # new | running | ended | lost | error
-        self.error: BaseException | None = None
-        self.captured = 0
-        self.dropped = 0
-        self.last_capture: float | None = None
-        self.frame_wh: tuple[int, int] = (0, 0)
-        self._slot: CapturedFrame | None = None
-        self._cond = threading.Condition()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    @property
-    def kind(self) -> str:
-        return self.reader.kind
-
-    def start(self) -> CameraSource:
-        self.status = "running"
-        self._started = self.clock()
-        self._thread = threading.Thread(target=self._run, name="formcheck-capture", daemon=True)
-        self._thread.start()
-        return self
-
-    def _publish(self, t_s: float, image: np.ndarray, t_avail: float) -> None:
-        with self._cond:
-            if self._slot is not None:
-                self.dropped += 1  # the processing loop was busy: newest frame wins
-            self._slot = CapturedFrame(self.captured, t_s, image, t_avail)
-            self.frame_wh = (int(image.shape[1]), int(image.shape[0]))
-            self.captured += 1
-            self.last_capture = t_avail
-            self._cond.notify_all()
-
-    def _finish(self, status: str) -> None:
-        with self._cond:
-            if self.status == "running":
-                self.status = status
-            self._cond.notify_all()
-
-    def _run(self) -> None:
-        paced_file = self.reader.kind == "file" and self.pace == "realtime"
-        wall0 = t_first = None
-        last_ok = self.clock()
-        try:
-            while not self._stop.is_set():
-                if self.pace == "none":
-                    with self._cond:
-                        while self._slot is not None and not self._stop.is_set():
-                            self._cond.wait(0.1)
-                    if self._stop.is_set():
-                        break
-                got = self.reader.read()
-                now = self.clock()
-                if got is None:
-                    if self.reader.kind == "file":
-                        self._finish("ended")
-                        return
-                    if now - last_ok > self.lost_after_s:
-                        log.warning("camera %s: no frame for %.1f s", self.reader.description, now - last_ok)
-                        self._finish("lost")
-                        return
-                    self._stop.wait(0.01)
-                    continue
-                last_ok = now
-                t_s, image = got
-                t_avail = now
-                if paced_file:
-                    if wall0 is None:
-                        wall0, t_first = now, t_s
-                    due = wall0 + (t_s - t_first)
-                    if due > now and self._stop.wait(due - now):
-                        break
-                    t_avail = due
-                self._publish(t_s, image, t_avail)
-        except BaseException as e:  # reported to the processing loop
-            self.error = e
-            self._finish("error")
-            return
-        self._finish("ended")
-
-    def latest(self, timeout: float = 0.1) -> CapturedFrame | None:
-        """Take the newest frame (waiting up to ``timeout`` s); ``None`` if none arrived."""
-        with self._cond:
-            if self._slot is None and self.status == "running":
-                self._cond.wait(timeout)
-            f, self._slot = self._slot, None
-            self._cond.notify_all()
-            return f
-
-    @property
-    def finished(self) -> bool:
-        """The capture thread stopped and the last frame was taken."""
-        with self._cond:
-            return self.status not in ("new", "running") and self._slot is None
-
-    def close(self) -> None:
-        """Stop the thread and release the reader (idempotent)."""
-        self._stop.set()
-        with self._cond:
-            self._cond.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout=5.0)
-            if self._thread.is_alive():  # a camera read blocked in the driver
-                log.warning("capture thread did not stop within 5 s")
-        try:
-            self.reader.close()
-        except Exception:  # pragma: no cover - release must not mask the real error
-            log.exception("releasing the camera failed")
-
-
-# --------------------------------------------------------------------------- helpers
-class Speaker:
-    """Speak cues with a local TTS (espeak-ng or espeak), without blocking the loop.
-
-    A new cue replaces one still being spoken. If no TTS is installed, :attr:`available` is
-    False and :meth:`say` does nothing.
-    """
-
-    def __init__(self, exe: str | None = None, words_per_min: int = 165) -> None:
-        self.exe = exe or shutil.which("espeak-ng") or shutil.which("espeak")
-        self.wpm = words_per_min
-        self._proc: subprocess.Popen | None = None
-
-    @property
-    def available(self) -> bool:
-        return self.exe is not None
-
-    def say(self, text: str) -> None:
-        if not self.exe:
-            return
-        self._stop_current()
-        try:
-            self._proc = subprocess.Popen([self.exe, "-s", str(self.wpm), text],
-                                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                          stderr=subprocess.DEVNULL)
-        except OSError as e:
-            log.warning("speech disabled: %s failed (%s)", self.exe, e)
-            self.exe = None
-
-    def _stop_current(self) -> None:
-        p = self._proc
-        if p is not None and p.poll() is None:
-            p.terminate()
-            try:
-                p.wait(timeout=1.0)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        self._proc = None
-
-    def close(self) -> None:
-        self._stop_current()
-
-
-class Window:
-    """The on-screen window (cv2.imshow). Raises FormcheckError when there is no display."""
-
-    def __init__(self, title: str = "formcheck live") -> None:
-        self.title = title
-        if sys.platform.startswith("linux") and not (
-            os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-        ):
-            raise FormcheckError(
-                "No display available for the live window (DISPLAY is not set). "
-                "Run `formcheck live --no-window` to get the reps and cues as JSON lines, "
-                "optionally with --record OUT.webm and --speak."
-            )
-        self._sized = False
-        try:
-            with quiet_native_stderr():  # Qt complains about fonts it does not need
-                cv2.namedWindow(self.title, cv2.WINDOW_NORMAL)
-        except cv2.error as e:
-            raise FormcheckError(
-                f"Cannot open a window ({e}). Run `formcheck live --no-window` instead."
-            ) from e
-
-    def show(self, image: np.ndarray) -> int:
-        """Show ``image``; return the key pressed (-1 for none)."""
-        if not self._sized:  # a resizable window opens small: start at the frame's own size
-            h, w = image.shape[:2]
-            cv2.resizeWindow(self.title, w, h)
-            self._sized = True
-        with quiet_native_stderr():
-            cv2.imshow(self.title, image)
-        return self.poll()
-
-    def poll(self) -> int:
-        """The key pressed since the last call (-1 for none)."""
-        k = cv2.waitKey(1)
-        return -1 if k < 0 else k & 0xFF
-
-    def close(self) -> None:
-        try:
-            cv2.destroyWindow(self.title)
-            cv2.waitKey(1)
-        except cv2.error:
-            pass
 
 
 def latency_stats(latencies_s: list[float]) -> dict:

@@ -268,7 +268,7 @@ def _write_html(rows: list[dict[str, Any]], jobs: list[ClipJob], out_dir: Path) 
 # CLI
 # --------------------------------------------------------------------------------------------
 def add_parser(sub) -> None:
-    from formcheck.app.options import common_options
+    from formcheck.app.options import HelpFormatter, common_options
 
     p = sub.add_parser(
         "batch", help="score many clips into a results database (resumable)",
@@ -276,7 +276,7 @@ def add_parser(sub) -> None:
                     "(columns path[,athlete,date,profile]). Results go to a SQLite database; "
                     "clips already scored with the same content and settings are skipped, so an "
                     "interrupted batch resumes where it stopped.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
         epilog="examples:\n"
                "  formcheck batch clips/ --out results/            per-clip JSON + summary.csv\n"
                "  formcheck batch sessions.csv --workers 4         manifest with athlete/date\n"
@@ -302,7 +302,12 @@ def add_parser(sub) -> None:
 
     e = sub.add_parser("export", help="export a batch results database to CSV or JSON",
                        description="Export every clip of a results database: CSV (one row per "
-                                   "clip, fault counts by id) or JSON (clips with their reps).")
+                                   "clip, fault counts by id) or JSON (clips with their reps).",
+                       formatter_class=HelpFormatter,
+                       epilog="examples:\n"
+                              "  formcheck export --db results/formcheck.sqlite --csv clips.csv\n"
+                              "  formcheck export --db results/formcheck.sqlite --json clips.json\n"
+                              "\nThe JSON holds each clip's report (docs/report.schema.json).")
     e.add_argument("--db", metavar="FILE", default=DEFAULT_DB_NAME,
                    help=f"results database (default: ./{DEFAULT_DB_NAME})")
     g = e.add_mutually_exclusive_group(required=True)

@@ -191,14 +191,14 @@ def _parse_set(items: Sequence[str]) -> dict[str, dict]:
 
 
 def add_parser(sub) -> None:
-    from formcheck.app.options import common_options
+    from formcheck.app.options import HelpFormatter, common_options
 
     p = sub.add_parser(
         "eval", aliases=["evaluate"], help="measure reps, angles and faults against labelled clips",
         description="Score the analysis on labelled clips (formcheck.truth/1 label files): rep "
                     "count, extension-angle MAE and bias, per-fault precision/recall/F1. Exits 1 "
                     "when a --min-*/--max-* gate is missed.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
         epilog="examples:\n"
                "  formcheck eval sample_videos\n"
                "  formcheck eval ../shared/synthetic --json eval.json\n"

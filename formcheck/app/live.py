@@ -260,7 +260,10 @@ machine profile and which way you face; then every lift back to the top counts o
 """
 
 EPILOG = """\
-keys (window): q or Esc quit   r new set   c calibrate neutral (hold still 2 s)   space pause
+keys (window):
+  q or Esc  quit              r      new set
+  c         calibrate neutral (hold still 2 s)
+  space     pause / resume
 
 examples:
   formcheck live                               webcam 0, window with overlay
@@ -279,11 +282,11 @@ summarised and --report written).
 
 
 def add_parser(sub) -> None:
-    from formcheck.app.options import common_options
+    from formcheck.app.options import HelpFormatter, common_options
 
     p = sub.add_parser(
         "live", help="live webcam feedback: rep counter, angle dial and spoken cues",
-        description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=DESCRIPTION, epilog=EPILOG, formatter_class=HelpFormatter,
     )
     p.add_argument("--camera", default="0", metavar="0|DEVICE|URL|FILE",
                    help="camera index (0 = first webcam, default), device path (/dev/video2), "

@@ -5,6 +5,8 @@ build, and the help formatter. Front ends import this module, never :mod:`formch
 from __future__ import annotations
 
 import argparse
+import re
+import textwrap
 
 from formcheck.config import PROFILES, Config, load_config
 
@@ -32,3 +34,61 @@ def config_from_args(args: argparse.Namespace) -> Config:
     if getattr(args, "max_fps", None) is not None:
         over.setdefault("pose", {})["max_fps"] = float(args.max_fps)
     return load_config(getattr(args, "config", None), over)
+
+
+_BULLET = re.compile(r"^(\s+)([*-]|\d+\.)\s+")
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Wraps descriptions and epilogs to the terminal while keeping their layout.
+
+    * Blank lines separate paragraphs; a paragraph of unindented lines is re-flowed.
+    * An unindented line ending in ``:`` is a heading and stays on its own line.
+    * Indented bullet items (``* ``, ``- ``, ``1. ``) wrap under their own text.
+    * Other indented lines (example commands) are kept verbatim, so they stay copyable.
+    """
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        width = max(width, 20)
+        out: list[str] = []
+        para: list[str] = []
+
+        def flush() -> None:
+            if para:
+                out.extend(textwrap.wrap(" ".join(para), width, initial_indent=indent,
+                                         subsequent_indent=indent, break_on_hyphens=False))
+                para.clear()
+
+        for line in text.splitlines():
+            stripped = line.strip()
+            if not stripped:
+                flush()
+                out.append("")
+            elif line[0].isspace():
+                flush()
+                m = _BULLET.match(line)
+                if m:
+                    hang = " " * len(m.group(0))
+                    out.extend(textwrap.wrap(line[m.end():].strip(), width,
+                                             initial_indent=indent + m.group(0),
+                                             subsequent_indent=indent + hang,
+                                             break_on_hyphens=False))
+                else:
+                    out.append(indent + line.rstrip())
+            elif stripped.endswith(":"):
+                flush()
+                out.append(indent + stripped)
+            else:
+                para.append(stripped)
+        flush()
+        while out and not out[-1]:
+            out.pop()
+        return "\n".join(out)
+
+
+class CommandParser(argparse.ArgumentParser):
+    """The parser of every subcommand: always the wrapping :class:`HelpFormatter`."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs["formatter_class"] = HelpFormatter
+        super().__init__(*args, **kwargs)

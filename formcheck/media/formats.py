@@ -11,7 +11,3 @@ VIDEO_SUFFIXES: tuple[str, ...] = (
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".heic"})
 AUDIO_SUFFIXES = frozenset({".mp3", ".wav", ".m4a", ".aac", ".flac", ".ogg", ".opus"})
 
-
-def is_video_name(name: str) -> bool:
-    """Whether a file name has a video suffix (any case)."""
-    return any(name.lower().endswith(s) for s in VIDEO_SUFFIXES)

@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     from formcheck.core.analysis import Analyzer
     from formcheck.config import load_config
     from formcheck.app.pipeline import analyze_clip
-    from formcheck.media.pose import PoseEstimator
+    from formcheck.media.pose import make_estimator
     from formcheck.render.report import build_report
     from formcheck.media.sources import VideoSource
 
@@ -60,8 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     pc = cfg.pose
     clip = Path(args.clip)
     t0 = time.perf_counter()
-    est = PoseEstimator(pc.model, pc.min_detection_confidence, pc.min_presence_confidence,
-                        pc.min_tracking_confidence)
+    est = make_estimator(pc)
     load_s = time.perf_counter() - t0
     poses: list = []
 

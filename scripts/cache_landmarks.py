@@ -13,13 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
-from formcheck.media.pose import PoseEstimator
+from formcheck.config import load_config
+from formcheck.media.pose import make_estimator
 from formcheck.media.sources import VideoSource
 
 
 def cache(clip: str, out: Path) -> None:
     t, xy, vis, z, ok = [], [], [], [], []
-    with VideoSource(clip) as src, PoseEstimator() as pe:
+    with VideoSource(clip) as src, make_estimator(load_config().pose) as pe:
         for fr in src:
             p = pe.detect(fr.image, fr.t_s)
             t.append(fr.t_s)

@@ -18,7 +18,7 @@ def test_defaults_are_valid_and_documented():
     text = default_toml()
     data = tomllib.loads(text)
     assert merge(Config(), data).to_dict() == cfg.to_dict()  # the printed file round-trips
-    assert "# hyperextension: peak e past neutral above this (deg)" in text
+    assert "# hyperextension (seated): the finish leans back past upright by more than this (deg)" in text
 
 
 def test_toml_file_overrides_defaults(tmp_path):

@@ -19,7 +19,10 @@ FACINGS = ["right", "left"]
 # Each case: reps scripted -> expected fault ids per rep (partial reps included, in order).
 CASES = {
     "clean": ([RepScript(), RepScript(depth=-50), RepScript(depth=-40)], [[], [], []]),
+    # seated: 18° past upright; prone: 34° past the leg line (a 4-16° arch is the normal finish)
     "hyperextension": ([RepScript(), RepScript(peak=18), RepScript()], [[], ["hyperextension"], []]),
+    "prone_hyperextension": ([RepScript(peak=8), RepScript(peak=34), RepScript(peak=14)],
+                             [[], ["hyperextension"], []]),
     "arch_within_limit": ([RepScript(peak=7), RepScript()], [[], []]),
     "jerky_lift": ([RepScript(), RepScript(jerky=True, lifting_s=0.45), RepScript()], [[], ["jerky_lift"], []]),
     "fast_descent": ([RepScript(lowering_s=0.45), RepScript()], [["fast_descent"], []]),
@@ -38,6 +41,11 @@ CASES = {
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_rules_fire_only_on_scripted_reps(case, profile, facing):
     reps, expected = CASES[case]
+    if profile == "prone" and case == "hyperextension":
+        # 18° past the leg line is a slightly arched finish, the prone guide's normal one
+        expected = [[], [], []]
+    if profile == "seated" and case == "prone_hyperextension":
+        expected = [[], ["hyperextension"], ["hyperextension"]]  # 14° leans back past upright
     t, e, neck, shift = script_set(reps)
     result, _ = run(body_frames(t, e, profile, facing, neck=neck, shift=shift))
     assert fault_ids(result) == expected
@@ -70,7 +78,8 @@ def test_mirrored_input_gives_identical_numbers(profile):
 @pytest.mark.parametrize("profile", PROFILES)
 @pytest.mark.parametrize("noise_px", [1.0, 2.0])
 def test_noise_does_not_change_counts_or_faults(profile, noise_px):
-    reps = [RepScript(), RepScript(peak=18), RepScript(), RepScript(lowering_s=0.45)]
+    peak = 18 if profile == "seated" else 34
+    reps = [RepScript(), RepScript(peak=peak), RepScript(), RepScript(lowering_s=0.45)]
     t, e, neck, shift = script_set(reps)
     result, _ = run(body_frames(t, e, profile, "left", noise_px=noise_px, seed=7))
     assert result.rep_count == 4
@@ -156,7 +165,7 @@ def test_frontal_view_is_refused_with_guidance():
     assert any(ev.kind == "view" and ev.message == MSG_SIDE_ON for ev in events)
 
 
-def test_hidden_knees_ask_to_step_back():
+def test_knees_hidden_by_the_pad_do_not_stop_a_seated_set():
     t, e, _, _ = script_set([RepScript()])
     frames = body_frames(t, e, "seated", "right")
     from formcheck.core import landmarks as L
@@ -168,6 +177,23 @@ def test_hidden_knees_ask_to_step_back():
         v[list(L.KNEE)] = 0.1
         hidden.append(PoseFrame(f.t_s, f.xy, v, f.z, None, f.image_wh))
     result, _ = run(hidden)
+    assert (result.rep_count, result.profile, result.facing) == (1, "seated", "right")
+    assert MSG_STEP_BACK not in result.warnings
+
+
+def test_prone_without_a_leg_line_asks_to_step_back():
+    t, e, _, _ = script_set([RepScript()])
+    from formcheck.core import landmarks as L
+    from formcheck.core.types import PoseFrame
+
+    hidden = []
+    for f in body_frames(t, e, "prone", "right"):
+        v = f.visibility.copy()
+        v[list(L.KNEE)] = 0.1
+        hidden.append(PoseFrame(f.t_s, f.xy, v, f.z, None, f.image_wh))
+    cfg = Config()
+    cfg.kinematics.profile = "prone"
+    result, _ = run(hidden, cfg)
     assert result.rep_count == 0
     assert MSG_STEP_BACK in result.warnings
 

@@ -12,7 +12,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import SAMPLES, SHARED
+from conftest import SAMPLES, SHARED, report_validator
 
 from formcheck.config import load_config
 from formcheck.app.pipeline import analyze_clip
@@ -38,7 +38,7 @@ def test_sample_clip_matches_its_labels(clip, analyses):
     label = json.loads(clip.with_suffix(".json").read_text())
     a = analyses[clip.stem]
     report = a.report
-    assert report["schema"] == "formcheck.render.report/1"
+    assert report["schema"] == "formcheck.report/1"
     assert report["profile"] == label["profile"]
     assert report["facing"] == label["facing"]
     assert report["summary"]["rep_count"] == label["expected_rep_count"]
@@ -97,6 +97,7 @@ def test_cli_writes_json_and_csv(tmp_path):
                           "--csv", str(c), "-q"], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     rep = json.loads(j.read_text())
+    report_validator().validate(rep)  # the CLI's file, written in another process
     rows = c.read_text().strip().splitlines()
     assert len(rows) == 1 + len(rep["reps"])
     assert rows[0].startswith("index,counted,t_start")

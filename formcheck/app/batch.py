@@ -14,9 +14,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import datetime as _dt
-import glob
-import hashlib
 import io
 import json
 import logging
@@ -24,411 +21,22 @@ import os
 import shlex
 import signal
 import sys
-import threading
 import time
-from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from collections.abc import Callable, Iterable, Iterator
 
-from formcheck.config import PROFILES, Config, merge
-from formcheck.errors import ConfigError, FormcheckError, SourceError
-from formcheck.app.store import (
-    DEFAULT_DB_NAME, ClipRecord, ResultStore, analysis_key, file_sha256, model_sha256,
-)
+from formcheck.app.batch_engines import (MAX_RETRIES, RAY_INSTALL_HINT, StopFlag, TaskFn,  # noqa: F401
+                                         import_ray, run_inline, run_local, run_ray, score_clip,
+                                         worker_estimator)
+from formcheck.app.batch_inputs import (ClipJob, _missing_hash, collect_inputs, plan_jobs,  # noqa: F401
+                                        read_manifest)
+from formcheck.app.store import DEFAULT_DB_NAME, ClipRecord, ResultStore, model_sha256
+from formcheck.config import Config
+from formcheck.errors import FormcheckError
 
 log = logging.getLogger(__name__)
-
-# Same list as formcheck.media.sources.VIDEO_SUFFIXES (kept here so that planning needs no cv2).
-VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv"}
-MAX_RETRIES = 2  # a clip whose worker crashed / was lost is retried this often, then an error row
-RAY_INSTALL_HINT = "Ray is not installed: install with pip install 'formcheck[ray]'"
-
-TaskFn = Callable[[str, Config, "str | None"], dict]
-
-
-# --------------------------------------------------------------------------------------------
-# Inputs
-# --------------------------------------------------------------------------------------------
-@dataclass
-class ClipJob:
-    """One input clip and what the driver learns about it while planning."""
-
-    path: Path
-    athlete: str | None = None
-    date: str | None = None
-    profile: str | None = None
-    source: str = ""  # the argument or manifest line it came from (for messages)
-    cfg: Config | None = None
-    config_hash: str = ""
-    content_hash: str = ""
-    size: int | None = None
-    missing: str | None = None  # why the file cannot be read, if it cannot
-    name: str = ""  # output file stem in --out
-    attempts: int = 0
-    annotate_to: str | None = None
-    clip_id: int | None = None
-
-
-def _has_glob(s: str) -> bool:
-    return any(ch in s for ch in "*?[")
-
-
-def _folder_clips(folder: Path) -> list[Path]:
-    out = []
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for f in sorted(files):
-            if not f.startswith(".") and Path(f).suffix.lower() in VIDEO_SUFFIXES:
-                out.append(Path(root) / f)
-    return out
-
-
-def read_manifest(path: str | os.PathLike) -> list[ClipJob]:
-    """Clips listed in a CSV manifest: a ``path`` column and optional ``athlete``, ``date``,
-    ``profile``. Relative paths are relative to the manifest's folder; a path may be a folder
-    or a glob (its clips inherit the row's athlete/date/profile)."""
-    mpath = Path(path)
-    base = mpath.parent
-    try:
-        text = mpath.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as e:
-        raise FormcheckError(f"Cannot read the manifest {mpath}: {e}") from e
-    reader = csv.DictReader(io.StringIO(text))
-    if reader.fieldnames is None:
-        raise FormcheckError(f"{mpath} is empty: expected a CSV with a 'path' column.")
-    cols = {c.strip().lower(): c for c in reader.fieldnames if c}
-    if "path" not in cols:
-        raise FormcheckError(
-            f"{mpath}: no 'path' column (found {', '.join(reader.fieldnames)}). "
-            "A manifest needs a header: path,athlete,date,profile (only path is required)."
-        )
-    jobs: list[ClipJob] = []
-    for line_no, row in enumerate(reader, start=2):
-        def get(k: str, row: dict = row) -> str:
-            return (row.get(cols[k]) or "").strip() if k in cols else ""
-
-        p = get("path")
-        if not p or p.startswith("#"):
-            continue
-        profile = get("profile") or None
-        if profile is not None and profile not in PROFILES:
-            raise ConfigError(
-                f"{mpath}, line {line_no}: profile expected one of {', '.join(PROFILES)}, "
-                f"got {profile!r}"
-            )
-        date = get("date") or None
-        if date is not None:
-            try:
-                date = _dt.date.fromisoformat(date[:10]).isoformat()
-            except ValueError:
-                raise FormcheckError(
-                    f"{mpath}, line {line_no}: date expected YYYY-MM-DD, got {date!r}"
-                ) from None
-        full = Path(p).expanduser()
-        if not full.is_absolute():
-            full = base / full
-        meta = dict(athlete=get("athlete") or None, date=date, profile=profile,
-                    source=f"{mpath}:{line_no}")
-        for clip in _expand_one(str(full)) or [full]:
-            jobs.append(ClipJob(clip, **meta))
-    return jobs
-
-
-def _expand_one(arg: str) -> list[Path]:
-    p = Path(arg).expanduser()
-    if p.is_dir():
-        return _folder_clips(p)
-    if p.is_file() or not _has_glob(arg):
-        return [p]
-    out: list[Path] = []
-    for m in sorted(glob.glob(str(p), recursive=True)):
-        mp_ = Path(m)
-        if mp_.is_dir():
-            out.extend(_folder_clips(mp_))
-        elif mp_.suffix.lower() in VIDEO_SUFFIXES:
-            out.append(mp_)
-    return out
-
-
-def collect_inputs(inputs: Iterable[str]) -> list[ClipJob]:
-    """Expand files, folders (recursive, video suffixes), globs and ``.csv`` manifests.
-
-    Returns one job per distinct clip path, in a stable order. A path that does not exist is
-    kept (it becomes an error row); a glob or folder that matches nothing raises."""
-    jobs: list[ClipJob] = []
-    for arg in inputs:
-        p = Path(arg).expanduser()
-        if p.suffix.lower() == ".csv" and p.is_file():
-            jobs.extend(read_manifest(p))
-            continue
-        found = _expand_one(arg)
-        if not found and (p.is_dir() or _has_glob(arg)):
-            raise FormcheckError(
-                f"No video clips in {arg} (looked for {', '.join(sorted(VIDEO_SUFFIXES))}). "
-                "Check the folder or pattern (quote globs so the shell does not expand them)."
-            )
-        jobs.extend(ClipJob(f, source=arg) for f in found)
-    seen: dict[str, ClipJob] = {}
-    for j in jobs:
-        key = os.path.normcase(os.path.abspath(j.path))
-        seen.setdefault(key, j)  # the first mention of a clip wins (with its metadata)
-    if not seen:
-        raise FormcheckError("No clips to score. Pass video files, folders, globs or a CSV manifest.")
-    return list(seen.values())
-
-
-# --------------------------------------------------------------------------------------------
-# The per-clip task (runs in worker processes / Ray workers)
-# --------------------------------------------------------------------------------------------
-_ESTIMATOR: Any = None
-_ESTIMATOR_KEY: tuple | None = None
-
-
-def _pose_key(cfg: Config) -> tuple:
-    pc = cfg.pose
-    return (pc.model, pc.min_detection_confidence, pc.min_presence_confidence,
-            pc.min_tracking_confidence)
-
-
-def worker_estimator(cfg: Config):
-    """This process's pose estimator (created once, reused for every clip with the same model)."""
-    global _ESTIMATOR, _ESTIMATOR_KEY
-    key = _pose_key(cfg)
-    if _ESTIMATOR is None or _ESTIMATOR_KEY != key:
-        from formcheck.media.pose import PoseEstimator
-
-        if _ESTIMATOR is not None:
-            _ESTIMATOR.close()
-            _ESTIMATOR = None
-        _ESTIMATOR = PoseEstimator(*key)
-        _ESTIMATOR_KEY = key
-    return _ESTIMATOR
-
-
-def score_clip(path: str, cfg: Config, annotate_to: str | None = None, estimator=None) -> dict:
-    """Analyse one clip; never raises for a bad clip.
-
-    Returns ``{"status": "ok", "report": {...}, "seconds": s}`` or
-    ``{"status": "error", "error": message, "error_type": name, "seconds": s}``.
-    """
-    from formcheck.app.pipeline import analyze_clip
-
-    t0 = time.perf_counter()
-    annot = None
-    try:
-        est = estimator if estimator is not None else worker_estimator(cfg)
-        est.new_stream()
-        on_frame = None
-        if annotate_to:
-            from formcheck.render.annotate import VideoAnnotator
-
-            annot = VideoAnnotator(annotate_to, cfg)
-            on_frame = annot.on_frame
-        try:
-            res = analyze_clip(path, cfg, estimator=est, on_frame=on_frame, require_person=True)
-        finally:
-            if annot is not None:
-                annot.close()
-        return {"status": "ok", "report": res.report, "seconds": time.perf_counter() - t0}
-    except FormcheckError as e:
-        msg = str(e)
-        e_type = type(e).__name__
-    except Exception as e:  # a bad clip must never stop the batch
-        log.debug("unexpected error on %s", path, exc_info=True)
-        msg = f"{path}: unexpected error {type(e).__name__}: {e}"
-        e_type = type(e).__name__
-    return {"status": "error", "error": msg, "error_type": e_type,
-            "seconds": time.perf_counter() - t0}
-
-
-def _watch_parent(ppid: int) -> None:
-    while True:
-        time.sleep(1.0)
-        if os.getppid() != ppid:  # the driver died (e.g. kill -9): do not linger as an orphan
-            os._exit(1)
-
-
-def _quiet_native_logs() -> None:
-    """Send this worker's fd 2 (FFmpeg / MediaPipe C++ log lines) to /dev/null; Python's own
-    ``sys.stderr`` keeps the real stderr. ``FORMCHECK_NATIVE_LOGS=1`` keeps them."""
-    if os.environ.get("FORMCHECK_NATIVE_LOGS") == "1":
-        return
-    try:
-        saved = os.dup(2)
-        sys.stderr.flush()
-        sys.stderr = os.fdopen(saved, "w", buffering=1)
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 2)
-        os.close(devnull)
-    except OSError:  # no usable stderr: nothing to quieten
-        pass
-
-
-def _init_worker(cfg: Config, log_level: int) -> None:
-    """Process-pool initializer: Ctrl-C goes to the driver only; load the model once."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if log_level > logging.DEBUG:
-        _quiet_native_logs()
-    logging.basicConfig(level=log_level, format="%(levelname)s %(name)s[%(process)d]: %(message)s")
-    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
-    try:
-        worker_estimator(cfg)
-    except FormcheckError as e:  # reported per clip by score_clip
-        log.error("%s", e)
-
-
-def _error(msg: str, seconds: float | None = None) -> dict:
-    return {"status": "error", "error": msg, "error_type": "FormcheckError", "seconds": seconds}
-
-
-# --------------------------------------------------------------------------------------------
-# Engines: each yields (job, result dict) as clips finish
-# --------------------------------------------------------------------------------------------
-class StopFlag:
-    """Set by signal handlers: ``stop`` = submit nothing more; ``abort`` = drop running work."""
-
-    def __init__(self) -> None:
-        self.stop = threading.Event()
-        self.abort = threading.Event()
-        self.signal_name = ""
-
-
-def run_inline(jobs: list[ClipJob], task: TaskFn, stop: StopFlag) -> Iterator[tuple[ClipJob, dict]]:
-    """Serial, in this process (``--workers 0``; also used by tests with a fake task)."""
-    for job in jobs:
-        if stop.stop.is_set():
-            return
-        yield job, task(str(job.path), job.cfg, job.annotate_to)
-
-
-def run_local(jobs: list[ClipJob], workers: int, stop: StopFlag, task: TaskFn = score_clip,
-              max_retries: int = MAX_RETRIES) -> Iterator[tuple[ClipJob, dict]]:
-    """A spawn-context process pool; each worker holds one pose model for all its clips."""
-    import multiprocessing as mp
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-    from concurrent.futures.process import BrokenProcessPool
-
-    ctx = mp.get_context("spawn")  # mediapipe starts threads: never fork a process using it
-    base_cfg = jobs[0].cfg
-
-    def make_pool() -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                                   initargs=(base_cfg, logging.getLogger().level))
-
-    queue = deque(jobs)
-    inflight: dict[Any, ClipJob] = {}
-    pool = make_pool()
-    try:
-        while inflight or (queue and not stop.stop.is_set()):
-            # Keep only `workers` clips submitted (the pool queues one more itself), so that a
-            # stop request leaves little already-dispatched work to wait for.
-            while queue and not stop.stop.is_set() and len(inflight) < workers:
-                job = queue.popleft()
-                inflight[pool.submit(task, str(job.path), job.cfg, job.annotate_to)] = job
-            if stop.stop.is_set():  # drop what has not started; let running clips finish
-                for fut in [f for f in inflight if f.cancel()]:
-                    inflight.pop(fut)
-            if stop.abort.is_set():
-                return
-            if not inflight:
-                break
-            done, _ = wait(list(inflight), timeout=0.5, return_when=FIRST_COMPLETED)
-            broken = False
-            for fut in done:
-                job = inflight.pop(fut)
-                if fut.cancelled():
-                    continue
-                try:
-                    res = fut.result()
-                except Exception as e:  # BrokenProcessPool: a worker died (crash, OOM kill)
-                    broken = broken or isinstance(e, BrokenProcessPool)
-                    job.attempts += 1
-                    if job.attempts <= max_retries and not stop.stop.is_set():
-                        log.warning("%s: worker failed (%s); retrying (%d/%d)",
-                                    job.path, type(e).__name__, job.attempts, max_retries)
-                        queue.appendleft(job)
-                        continue
-                    res = _error(f"the worker process died while analysing this clip "
-                                 f"({type(e).__name__}: {e}) after {job.attempts} attempts")
-                yield job, res
-            if broken:
-                for job in list(inflight.values()):
-                    job.attempts += 1
-                    queue.appendleft(job)
-                inflight.clear()
-                pool.shutdown(wait=False, cancel_futures=True)
-                pool = make_pool()
-    finally:
-        if inflight or stop.abort.is_set():
-            procs = list(getattr(pool, "_processes", {}).values())
-            pool.shutdown(wait=False, cancel_futures=True)
-            for p in procs:
-                if p.is_alive():
-                    p.terminate()
-        else:
-            pool.shutdown(wait=True)
-
-
-def import_ray():
-    """Import Ray (an optional extra) or raise a FormcheckError saying how to install it."""
-    try:
-        import ray
-    except ImportError as e:
-        raise FormcheckError(RAY_INSTALL_HINT) from e
-    return ray
-
-
-def run_ray(jobs: list[ClipJob], workers: int, stop: StopFlag, address: str | None = None,
-            task: TaskFn = score_clip, max_retries: int = MAX_RETRIES) -> Iterator[tuple[ClipJob, dict]]:
-    """The same per-clip task as Ray tasks; results flow back here.
-
-    Without ``address`` a local Ray instance is started with ``num_cpus=workers``. Each Ray
-    worker process keeps one pose model (module-level cache in :func:`worker_estimator`).
-    A task whose worker crashed or was lost is retried ``max_retries`` times by Ray, then
-    recorded as an error.
-    """
-    ray = import_ray()
-    started = False
-    if not ray.is_initialized():
-        kw: dict[str, Any] = dict(ignore_reinit_error=True, log_to_driver=False,
-                                  logging_level=logging.WARNING)
-        if address:
-            ray.init(address=address, **kw)
-        else:
-            ray.init(num_cpus=max(1, workers), include_dashboard=False, **kw)
-        started = True
-    try:
-        if address and not workers:
-            workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
-        remote = ray.remote(num_cpus=1, max_retries=max_retries)(task)
-        queue = deque(jobs)
-        inflight: dict[Any, ClipJob] = {}
-        while inflight or (queue and not stop.stop.is_set()):
-            while queue and not stop.stop.is_set() and len(inflight) < 2 * max(1, workers):
-                job = queue.popleft()
-                inflight[remote.remote(str(job.path), job.cfg, job.annotate_to)] = job
-            if stop.abort.is_set():
-                for ref in inflight:
-                    ray.cancel(ref, force=True)
-                return
-            if not inflight:
-                break
-            done, _ = ray.wait(list(inflight), num_returns=1, timeout=0.5)
-            for ref in done:
-                job = inflight.pop(ref)
-                try:
-                    res = ray.get(ref)
-                except ray.exceptions.TaskCancelledError:
-                    continue
-                except ray.exceptions.RayError as e:
-                    res = _error(f"the Ray task failed after {max_retries} retries "
-                                 f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})")
-                yield job, res
-    finally:
-        if started:
-            ray.shutdown()
 
 
 # --------------------------------------------------------------------------------------------
@@ -449,44 +57,6 @@ class BatchResult:
     @property
     def n_error(self) -> int:
         return sum(r["status"] == "error" for r in self.rows)
-
-
-def _file_date(p: Path) -> str | None:
-    try:
-        return _dt.date.fromtimestamp(p.stat().st_mtime).isoformat()
-    except OSError:
-        return None
-
-
-def _missing_hash(path: Path) -> str:
-    return "missing:" + hashlib.sha256(os.path.abspath(path).encode()).hexdigest()
-
-
-def plan_jobs(jobs: list[ClipJob], base_cfg: Config) -> None:
-    """Attach each job's configuration (manifest profile over ``base_cfg``) and content hash."""
-    cfgs: dict[str | None, Config] = {None: base_cfg}
-    names: dict[str, int] = {}
-    for job in jobs:
-        if job.profile not in cfgs:
-            cfgs[job.profile] = merge(base_cfg, {"kinematics": {"profile": job.profile}},
-                                      origin=job.source or "manifest")
-        job.cfg = cfgs[job.profile]
-        job.config_hash = analysis_key(job.cfg)  # settings + formcheck version + model sha256
-        try:
-            from formcheck.media.sources import check_video_path  # noqa: WPS433 (cv2 import is fine here)
-
-            check_video_path(job.path)
-            job.size = job.path.stat().st_size
-            job.content_hash = file_sha256(job.path)
-        except (SourceError, OSError) as e:
-            job.missing = str(e)
-            job.content_hash = _missing_hash(job.path)
-        if job.date is None and job.missing is None:
-            job.date = _file_date(job.path)
-        stem = job.path.stem
-        n = names.get(stem, 0)
-        names[stem] = n + 1
-        job.name = stem if n == 0 else f"{stem}-{job.content_hash[-8:] if job.missing else job.content_hash[:8]}"
 
 
 def summary_row(job: ClipJob, row, out: Path | None) -> dict[str, Any]:
@@ -677,8 +247,7 @@ def run_batch(
 
 def _write_html(rows: list[dict[str, Any]], jobs: list[ClipJob], out_dir: Path,
                 run: dict[str, int] | None = None) -> None:
-    """Per-clip HTML reports and DIR/index.html (``run``: this run's analysed/skipped counts,
-    shown beside the ok/failed totals in the words the command prints)."""
+    """Per-clip HTML reports and DIR/index.html."""
     from formcheck.core.faults import FAULT_IDS
     from formcheck.render.html import write_html_report, write_index_html
 
@@ -706,7 +275,7 @@ def _write_html(rows: list[dict[str, Any]], jobs: list[ClipJob], out_dir: Path,
 # CLI
 # --------------------------------------------------------------------------------------------
 def add_parser(sub) -> None:
-    from formcheck.app.cli import common_options
+    from formcheck.app.options import HelpFormatter, common_options
 
     p = sub.add_parser(
         "batch", help="score many clips into a results database (resumable)",
@@ -714,7 +283,7 @@ def add_parser(sub) -> None:
                     "(columns path[,athlete,date,profile]). Results go to a SQLite database; "
                     "clips already scored with the same content and settings are skipped, so an "
                     "interrupted batch resumes where it stopped.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
         epilog="examples:\n"
                "  formcheck batch clips/ --out results/            per-clip JSON + summary.csv\n"
                "  formcheck batch sessions.csv --workers 4         manifest with athlete/date\n"
@@ -743,7 +312,12 @@ def add_parser(sub) -> None:
 
     e = sub.add_parser("export", help="export a batch results database to CSV or JSON",
                        description="Export every clip of a results database: CSV (one row per "
-                                   "clip, fault counts by id) or JSON (clips with their reps).")
+                                   "clip, fault counts by id) or JSON (clips with their reps).",
+                       formatter_class=HelpFormatter,
+                       epilog="examples:\n"
+                              "  formcheck export --db results/formcheck.sqlite --csv clips.csv\n"
+                              "  formcheck export --db results/formcheck.sqlite --json clips.json\n"
+                              "\nThe JSON holds each clip's report (docs/report.schema.json).")
     e.add_argument("--db", metavar="FILE", default=DEFAULT_DB_NAME,
                    help=f"results database (default: ./{DEFAULT_DB_NAME})")
     g = e.add_mutually_exclusive_group(required=True)
@@ -769,7 +343,7 @@ def _resume_command(args: argparse.Namespace, db: Path) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from formcheck.app.cli import config_from_args
+    from formcheck.app.options import config_from_args
 
     cfg = config_from_args(args)
     db = Path(args.db) if args.db else default_db(args.out)

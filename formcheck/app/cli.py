@@ -7,14 +7,17 @@ Subcommands live next to the front ends they drive; each module exposes
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import logging
 import sys
 import traceback
+from collections.abc import Iterable
 from pathlib import Path
 
 from formcheck import __version__
-from formcheck.config import PROFILES, default_toml, load_config
+from formcheck.app.options import CommandParser, HelpFormatter, common_options, config_from_args
+from formcheck.config import default_toml
 from formcheck.errors import AnalysisError, FormcheckError
 
 log = logging.getLogger("formcheck")
@@ -39,6 +42,25 @@ Film side-on, whole body in view (hips, knees and shoulders), camera still.
 """
 
 
+ANALYZE_EPILOG = """\
+examples:
+  formcheck analyze my_set.mp4                      reps, faults and cues, printed
+  formcheck analyze my_set.mp4 --json r.json --csv reps.csv
+  formcheck analyze my_set.mp4 --annotate out.mp4 --html report.html
+  formcheck analyze phone.mov --profile prone --max-fps 15
+
+Film side-on, whole body in view (hips, knees and shoulders), camera still. The JSON report
+follows docs/report.schema.json (formcheck.report/1).
+"""
+
+HISTORY_EPILOG = """\
+examples:
+  formcheck history --db results/formcheck.sqlite
+  formcheck history --db results/formcheck.sqlite --athlete ana --html ana.html
+"""
+"""Examples for ``formcheck history`` (its module registers the parser; the CLI adds these)."""
+
+
 def sample_clip() -> Path:
     """The bundled sample clip (the checkout's sample_videos/)."""
     here = Path(__file__).resolve().parents[2] / "sample_videos"
@@ -51,39 +73,16 @@ def sample_clip() -> Path:
     return clips[0]
 
 
-def common_options(p: argparse.ArgumentParser) -> None:
-    """Options every analysing subcommand takes."""
-    p.add_argument("--profile", choices=PROFILES, default=None,
-                   help="machine profile: seated (lever machine, neutral = torso vertical), prone "
-                        "(face-down with ankle rollers, neutral = torso in line with the legs) or "
-                        "auto (from the body's geometry; default)")
-    p.add_argument("--config", metavar="FILE", help="TOML file overriding the defaults (see `formcheck config`)")
-    p.add_argument("--model", metavar="full|lite|heavy|PATH", default=None,
-                   help="pose model: the bundled full model (default), lite/heavy (downloaded on "
-                        "request from Google, needs a network), or a .task file")
-
-
-def config_from_args(args: argparse.Namespace):
-    over: dict[str, dict] = {}
-    if getattr(args, "profile", None):
-        over.setdefault("kinematics", {})["profile"] = args.profile
-    if getattr(args, "model", None):
-        over.setdefault("pose", {})["model"] = args.model
-    if getattr(args, "max_fps", None) is not None:
-        over.setdefault("pose", {})["max_fps"] = float(args.max_fps)
-    return load_config(getattr(args, "config", None), over)
-
-
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "analyze", aliases=["analyse"], help="analyse a recorded clip: reps, faults, cues",
         description="Analyse one recorded set: counts reps, measures depth, tempo and peak "
                     "extension, flags faults and prints the cue for each.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=ANALYZE_EPILOG, formatter_class=HelpFormatter,
     )
     p.add_argument("clip", nargs="?", help="video file (default: the bundled sample clip)")
     common_options(p)
-    p.add_argument("--json", metavar="OUT", help="write the JSON report (schema formcheck.render.report/1)")
+    p.add_argument("--json", metavar="OUT", help="write the JSON report (schema formcheck.report/1)")
     p.add_argument("--csv", metavar="OUT", help="write one CSV row per rep")
     p.add_argument("--max-fps", type=float, default=None, metavar="HZ",
                    help="analyse at most HZ frames per second (0 = every frame)")
@@ -167,11 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="formcheck",
         description="Camera-based form checker for the lever back extension: counts reps, "
                     "flags hyperextension, jerky lifts and other faults, and tells you what to fix.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EPILOG, formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"formcheck {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CommandParser)
     for name in COMMAND_MODULES:
         try:
             mod = importlib.import_module(name)
@@ -180,7 +179,25 @@ def build_parser() -> argparse.ArgumentParser:
                 continue
             raise
         mod.add_parser(sub)
+    history = sub.choices.get("history")
+    if history is not None and not history.epilog:
+        history.epilog = HISTORY_EPILOG
     return parser
+
+
+def suggest_command(word: str, commands: Iterable[str]) -> str | None:
+    """The command ``word`` is probably a typo of, or None (``difflib``, similarity >= 0.6)."""
+    close = difflib.get_close_matches(word, sorted(commands), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def _first_word(argv: list[str]) -> str | None:
+    """The first argument when it is a bare word (no option before it, so not an option's value)."""
+    for a in argv:
+        if a in ("-v", "-vv", "-vvv", "--verbose"):
+            continue
+        return None if a.startswith("-") else a
+    return None
 
 
 def error_log_path() -> Path:
@@ -195,6 +212,13 @@ def main(argv: list[str] | None = None) -> int:
     commands = set(parser._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
     words = [a for a in argv if not a.startswith("-")]
     if not any(a in ("-h", "--help", "--version") for a in argv) and (not words or words[0] not in commands):
+        first = _first_word(argv)
+        if first is not None and not Path(first).suffix and not Path(first).exists():
+            meant = suggest_command(first, commands)
+            if meant is not None:  # `formcheck anlyze x.mp4`: not a clip, a typo
+                print(f"formcheck: error: unknown command '{first}' — did you mean '{meant}'? "
+                      "(see `formcheck --help`)", file=sys.stderr)
+                return 2
         # `formcheck`, `formcheck clip.mp4`, `formcheck -q`: analyse (the bundled sample by default)
         argv = ["analyze", *argv]
     args = parser.parse_args(argv)

@@ -15,10 +15,9 @@ import os
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from formcheck.app.store import ResultStore
+ResultStore = Any  # formcheck.app.store.ResultStore; not imported: the store imports this module
 
 CLIP_EXPORT_COLUMNS = (
     "id", "path", "content_hash", "size", "duration_s", "fps", "status", "error", "config_hash",
@@ -68,10 +67,10 @@ def iter_export(store: ResultStore) -> Iterator[dict[str, Any]]:
 
 
 def export_json(store: ResultStore, path: str | os.PathLike) -> Path:
-    """Every clip with its reps (schema ``formcheck.app.store-export/1``; times as stored)."""
+    """Every clip with its reps (schema ``formcheck.store-export/1``; times as stored)."""
     from formcheck.render.report import atomic_write
 
-    data = {"schema": "formcheck.app.store-export/1", "schema_version": store.schema_version,
+    data = {"schema": "formcheck.store-export/1", "schema_version": store.schema_version,
             "clips": list(iter_export(store))}
     return atomic_write(path, json.dumps(data, indent=1) + "\n")
 

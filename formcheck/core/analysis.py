@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 import math
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from formcheck.core import kinematics as K
 from formcheck.core import landmarks as L
 from formcheck.config import Config
+from formcheck.core.events import Event, EventKind
 from formcheck.core.faults import RepContext, evaluate
 from formcheck.core.reps import Phase, RepMetrics, RepStateMachine, Segment, measure, plateau_level
 from formcheck.core.types import Fault, PoseFrame, Rep
@@ -38,24 +39,6 @@ MSG_NO_REPS = (
     "No rep found: the trunk never went from the top to the bottom zone and back "
     "(is the clip a whole set, and the profile right?)."
 )
-
-
-@dataclass(frozen=True)
-class Event:
-    """Something a front end may show or log.
-
-    kinds: ``view`` (set-up guidance), ``view_ok``, ``armed``, ``rep_counted``, ``rep`` (a
-    finalised rep with its faults), ``partial``, ``fault`` (message = cue), ``tracking_lost``.
-    Cues for people are rationed from these by :mod:`formcheck.core.cues`.
-    """
-
-    kind: str
-    t: float
-    message: str = ""
-    data: dict = field(default_factory=dict)
-
-    def to_dict(self) -> dict:
-        return {"event": self.kind, "t": round(self.t, 3), "message": self.message, **self.data}
 
 
 @dataclass
@@ -308,7 +291,7 @@ class Analyzer:
         if msg in self._warned:
             return []
         self._warn_once(msg)
-        return [Event("view", t, msg)]
+        return [Event(EventKind.VIEW, t, msg)]
 
     def _warn_once(self, msg: str) -> None:
         if msg not in self._warned:
@@ -340,7 +323,7 @@ class Analyzer:
                 self._vel_lp.reset()
                 self._prev = None
                 msg = MSG_NO_PERSON if nobody else MSG_STEP_BACK
-                events.append(Event("tracking_lost", t, msg))
+                events.append(Event(EventKind.TRACKING_LOST, t, msg))
         elif self._last_seen_t is None and nobody and self.frames_total > 15:
             events += self._warn(t, MSG_NO_PERSON)
         return events
@@ -393,6 +376,8 @@ class Analyzer:
         old = self.view
         if old is not None and (vf.profile, vf.front_sign, vf.frontal) == (old.profile, old.front_sign, old.frontal):
             return []
+        if old is not None and self.machine.phase is not Phase.UNARMED and vf.profile == old.profile:
+            return []  # armed: only a change of machine restarts (the facing vote wobbles mid-rep)
         self.view = vf
         self.machine.reset()
         self._euro.reset()
@@ -421,7 +406,7 @@ class Analyzer:
             return self._warn(t, MSG_SIDE_ON)
         self.view = vf
         log.info("view: profile=%s facing=%s shoulder ratio %.2f", vf.profile, vf.facing, vf.shoulder_ratio)
-        return [Event("view_ok", t, f"{vf.profile} profile, facing {vf.facing}",
+        return [Event(EventKind.VIEW_OK, t, f"{vf.profile} profile, facing {vf.facing}",
                       {"profile": vf.profile, "facing": vf.facing})]
 
     def _process(self, t: float, b: K.Body) -> list[Event]:
@@ -434,7 +419,7 @@ class Analyzer:
             e3d = math.nan
         else:
             if not self._thighs:
-                return []  # the leg line has not been seen yet
+                return self._warn(t, MSG_STEP_BACK)  # the leg line has not been seen yet
             # The legs are fixed in a prone set: the median thigh line is steadier than any frame's.
             thigh = np.median(np.array(self._thighs), axis=0)
             e_raw = float(K.extension_deg(vf.profile, vf.front_sign, b.shoulder, b.hip, b.hip - thigh))
@@ -494,16 +479,16 @@ class Analyzer:
             kind = ev[0]
             t = self.buf.cols["t"][-1] if len(self.buf) else 0.0
             if kind == "armed":
-                events.append(Event("armed", t, f"ready — set starts at the {ev[1]}", {"start": ev[1]}))
+                events.append(Event(EventKind.ARMED, t, f"ready — set starts at the {ev[1]}", {"start": ev[1]}))
             elif kind == "counted":
-                events.append(Event("rep_counted", t, f"rep {ev[1]}", {"count": ev[1]}))
+                events.append(Event(EventKind.REP_COUNTED, t, f"rep {ev[1]}", {"count": ev[1]}))
             elif kind == "segment":
                 rep = self._build_rep(ev[1])
                 self.reps.append(rep)
-                kind_name = "rep" if rep.counted else "partial"
+                kind_name = EventKind.REP if rep.counted else EventKind.PARTIAL
                 events.append(Event(kind_name, rep.t_end, "", {"rep": rep.to_dict()}))
                 for f in rep.faults:
-                    events.append(Event("fault", f.t, f.cue, {"id": f.id, "rep": rep.index}))
+                    events.append(Event(EventKind.FAULT, f.t, f.cue, {"id": f.id, "rep": rep.index}))
         return events
 
     HIP_MATCH_DEG = 4.0

@@ -140,3 +140,25 @@ class Rep:
             "neck_extension_deg": r(self.neck_extension_deg),
             "score": self.score, "faults": [f.to_dict() for f in self.faults],
         }
+
+
+@dataclass(frozen=True)
+class ClipInfo:
+    """Container facts of a clip (or a camera session).
+
+    Attributes:
+        path: the file path (``camera:<description>`` for a live camera).
+        fps: nominal frame rate (Hz; 0 when the container does not say).
+        n_frames: frames the container announces (0 when unknown).
+        duration_s: ``n_frames / fps`` in seconds (0 when unknown).
+        width, height: pixels of the upright (rotated) frames.
+        rotation_deg: rotation metadata applied to make the frames upright (deg).
+    """
+
+    path: str
+    fps: float
+    n_frames: int
+    duration_s: float
+    width: int
+    height: int
+    rotation_deg: int

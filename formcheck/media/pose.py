@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -17,6 +18,9 @@ from formcheck.errors import ModelError
 from formcheck.media.models import resolve_model
 from formcheck.media.native import quiet_native_stderr
 from formcheck.core.types import PoseFrame
+
+if TYPE_CHECKING:
+    from formcheck.config import PoseConfig
 
 log = logging.getLogger(__name__)
 
@@ -126,3 +130,9 @@ class PoseEstimator:
         return self._landmarker.detect_for_video(
             mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb), ms
         )
+
+
+def make_estimator(pose: PoseConfig) -> PoseEstimator:
+    """The configured pose model (``config.pose``): the one place a :class:`PoseEstimator` is built."""
+    return PoseEstimator(pose.model, pose.min_detection_confidence, pose.min_presence_confidence,
+                         pose.min_tracking_confidence)

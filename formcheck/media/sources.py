@@ -16,14 +16,13 @@ from collections.abc import Iterator
 import cv2
 import numpy as np
 
+from formcheck.core.sampling import FrameDecimator
+from formcheck.core.types import ClipInfo  # noqa: F401  (re-exported: moved to the core)
 from formcheck.errors import SourceError
+from formcheck.media.formats import AUDIO_SUFFIXES, IMAGE_SUFFIXES, VIDEO_SUFFIXES  # noqa: F401
 from formcheck.media.native import quiet_native_stderr
 
 log = logging.getLogger(__name__)
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".heic"}
-AUDIO_SUFFIXES = {".mp3", ".wav", ".m4a", ".aac", ".flac", ".ogg", ".opus"}
-VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv"}
 
 
 @dataclass(frozen=True)
@@ -35,17 +34,15 @@ class Frame:
     image: np.ndarray
 
 
-@dataclass(frozen=True)
-class ClipInfo:
-    """Container facts of a clip. ``width``/``height`` are of the upright (rotated) frames."""
-
-    path: str
-    fps: float
-    n_frames: int
-    duration_s: float
-    width: int
-    height: int
-    rotation_deg: int
+def downscale(image: np.ndarray, max_side_px: int) -> np.ndarray:
+    """``image`` shrunk (area interpolation) so its longer side is at most ``max_side_px``
+    pixels; unchanged when it already fits or ``max_side_px`` is 0."""
+    h, w = image.shape[:2]
+    longest = max(h, w)
+    if max_side_px and longest > max_side_px:
+        s = max_side_px / longest
+        return cv2.resize(image, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA)
+    return image
 
 
 def check_video_path(path: str | os.PathLike) -> Path:
@@ -138,12 +135,7 @@ class VideoSource:
             self._cap = None
 
     def _scale(self, image: np.ndarray) -> np.ndarray:
-        h, w = image.shape[:2]
-        longest = max(h, w)
-        if self.max_side_px and longest > self.max_side_px:
-            s = self.max_side_px / longest
-            return cv2.resize(image, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA)
-        return image
+        return downscale(image, self.max_side_px)
 
     def __iter__(self) -> Iterator[Frame]:
         cap = self._cap
@@ -151,8 +143,7 @@ class VideoSource:
             raise SourceError(f"{self.path}: the source is closed.")
         fps = self.info.fps if self.info.fps > 0 else 30.0
         last_t = -np.inf
-        last_yield = -np.inf
-        min_dt = 1.0 / self.max_fps if self.max_fps > 0 else 0.0
+        keep = FrameDecimator(self.max_fps, self.info.fps)
         index = 0
         decoded = 0
         while True:
@@ -164,13 +155,13 @@ class VideoSource:
                 t = max(index / fps, last_t + 1e-3)
             last_t = t
             index += 1
-            if min_dt and t - last_yield < min_dt - 0.25 / fps:
+            if not keep.wants(t):
                 continue
             ok, image = cap.retrieve()
             if not ok or image is None:
                 log.warning("%s: frame %d could not be decoded; skipped", self.path, index - 1)
                 continue
-            last_yield = t
+            keep.taken(t)
             decoded += 1
             yield Frame(index - 1, float(t), self._scale(image))
         if decoded == 0:

@@ -1,6 +1,7 @@
-"""The versioned JSON report (``formcheck.render.report/1``) and the per-rep CSV.
+"""The versioned JSON report (``formcheck.report/1``) and the per-rep CSV.
 
-The keys listed in the report contract (issue #2) are stable; other keys may be added.
+The report's structure is :class:`formcheck.core.schema.Report` (published as
+``docs/report.schema.json``); the keys listed there are stable, other keys may be added.
 """
 
 from __future__ import annotations
@@ -9,70 +10,24 @@ import csv
 import errno
 import io
 import json
-import math
 import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
-from formcheck import __version__
 from formcheck.core.analysis import SetResult
 from formcheck.errors import OutputError
-from formcheck.core.faults import FAULT_IDS
-from formcheck.media.sources import ClipInfo
-
-SCHEMA = "formcheck.render.report/1"
-
-
-def _num(x: float, nd: int = 3) -> float | None:
-    return None if x is None or not math.isfinite(x) else round(float(x), nd)
+from formcheck.core.schema import SCHEMA, Report  # noqa: F401  (SCHEMA re-exported)
+from formcheck.core.types import ClipInfo
 
 
 def build_report(
     result: SetResult, clip: ClipInfo, config_digest: str = "", include_frames: bool = True,
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The report dictionary for one analysed clip."""
-    faults = {fid: 0 for fid in FAULT_IDS}
-    faults.update(result.fault_counts())
-    report: dict[str, Any] = {
-        "schema": SCHEMA,
-        "formcheck_version": __version__,
-        "clip": {
-            "path": clip.path, "fps": _num(clip.fps), "n_frames": clip.n_frames,
-            "duration_s": _num(clip.duration_s), "width": clip.width, "height": clip.height,
-            "rotation_deg": clip.rotation_deg,
-        },
-        "profile": result.profile,
-        "facing": result.facing,
-        "config_digest": config_digest,
-        "summary": {
-            "rep_count": result.rep_count,
-            "partial_reps": result.partial_reps,
-            "good_reps": result.good_reps,
-            "faults": faults,
-            "score": result.score,
-            "frames_analysed": result.frames_total,
-            "frames_with_pose": result.frames_with_pose,
-        },
-        "warnings": list(result.warnings),
-        "reps": [r.to_dict() for r in result.reps],
-    }
-    if include_frames:
-        s = result.series
-        report["frames"] = {
-            "t_s": [_num(v) for v in s["t_s"]],
-            "extension_deg": [_num(v, 2) for v in s["extension_deg"]],
-            "hip_angle_deg": [_num(v, 2) for v in s["hip_angle_deg"]],
-            "velocity_dps": [_num(v, 1) for v in s["velocity_dps"]],
-            "visible": [bool(v) for v in np.asarray(s["visible"], dtype=bool)],
-            "smoothing": result.smoothing,
-        }
-    if extra:
-        report.update(extra)
-    return report
+    """The report dictionary for one analysed clip (:class:`~formcheck.core.schema.Report`)."""
+    return Report.build(result, clip, config_digest, include_frames, extra).to_dict()
 
 
 CSV_COLUMNS = (

@@ -1,0 +1,273 @@
+"""One analysis session: frames -> pose -> :class:`Analyzer` -> sinks, and one report.
+
+Every front end drives a :class:`Session`; they differ only in what feeds it and who listens::
+
+    source frames ──> estimator.detect ──> Analyzer.update ──> events ──> sinks (each frame)
+                                                    finish(refine) ──> make_report (once)
+
+* ``formcheck analyze`` / ``batch``: a :class:`~formcheck.media.sources.VideoSource`
+  (:func:`formcheck.app.pipeline.analyze_clip`), sinks = progress bar, annotated video.
+* ``formcheck live``: the newest camera frame (:class:`formcheck.app.live.LiveSession`),
+  sinks = cues, overlay, window, recording, JSON lines.
+* ``formcheck eval`` replays: a recorded pose track (:class:`PoseReplay`) instead of a model.
+
+The frame loop (:meth:`Session.run`) and the report (:func:`make_report`) are written only here,
+so the same frames give the same report, byte for byte, whichever front end fed them.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from formcheck.config import Config
+from formcheck.core.analysis import Analyzer, Event, SetResult
+from formcheck.core.sampling import FrameDecimator
+from formcheck.core.types import ClipInfo, PoseFrame
+
+log = logging.getLogger(__name__)
+
+
+class SourceFrame(Protocol):
+    """What a source yields: ``index`` (frames before it), ``t_s`` (s) and a BGR ``image``
+    (``None`` for pose replays). Extra attributes (live: ``t_avail``) reach the sinks."""
+
+    index: int
+    t_s: float
+    image: Any
+
+
+class PoseDetector(Protocol):
+    """``detect(image_bgr, t_s) -> PoseFrame | None`` (the pose model, or a replay)."""
+
+    def detect(self, image: Any, t_s: float) -> PoseFrame | None: ...
+
+
+@dataclass(frozen=True)
+class Step:
+    """One analysed frame, as every sink sees it.
+
+    Attributes:
+        frame: the source frame as it was given (``t_s`` in seconds, ``image`` BGR or None).
+        pose: the detected pose in pixels, or None when nobody was found.
+        events: the analysis events of this frame (often none).
+        analyzer: the live :class:`Analyzer` (rep count, phase, last angle); sinks only read it.
+    """
+
+    frame: Any
+    pose: PoseFrame | None
+    events: list[Event]
+    analyzer: Analyzer
+
+    @property
+    def t_s(self) -> float:
+        """Source time of the frame (s)."""
+        return self.frame.t_s
+
+    @property
+    def image(self) -> Any:
+        return self.frame.image
+
+
+class Sink:
+    """Something that listens to a session. Override what you need; the defaults do nothing."""
+
+    def on_step(self, step: Step) -> None:
+        """Called after each analysed frame, in order."""
+
+    def on_finish(self, result: SetResult, final_events: Sequence[Event]) -> None:
+        """Called once when the set is closed; ``final_events`` finalise the last rep."""
+
+
+class CallbackSink(Sink):
+    """A sink from plain functions: ``on_step(step)`` and ``on_finish(result, final_events)``."""
+
+    def __init__(self, on_step: Callable[[Step], None] | None = None,
+                 on_finish: Callable[[SetResult, Sequence[Event]], None] | None = None) -> None:
+        self._step = on_step
+        self._finish = on_finish
+
+    def on_step(self, step: Step) -> None:
+        if self._step is not None:
+            self._step(step)
+
+    def on_finish(self, result: SetResult, final_events: Sequence[Event]) -> None:
+        if self._finish is not None:
+            self._finish(result, final_events)
+
+
+FrameHook = Callable[[Any, "PoseFrame | None", Analyzer, list[Event]], None]
+
+
+class FrameHookSink(Sink):
+    """Adapts a ``hook(frame, pose, analyzer, events)`` function (e.g.
+    :meth:`formcheck.render.annotate.VideoAnnotator.on_frame`) to a sink."""
+
+    def __init__(self, hook: FrameHook) -> None:
+        self.hook = hook
+
+    def on_step(self, step: Step) -> None:
+        self.hook(step.frame, step.pose, step.analyzer, step.events)
+
+
+class Session:
+    """Source frames in, events to sinks, one :class:`SetResult` and report out.
+
+    Args:
+        config: the analysis configuration.
+        estimator: the pose model (or a :class:`PoseReplay`); ``None`` loads the configured
+            model (:func:`formcheck.media.pose.make_estimator`) and closes it in :meth:`close`.
+            A passed estimator belongs to the caller (batch reuses one for many clips).
+        sinks: listeners, called in order for every frame.
+        keep_series: keep the per-frame series for the report (see :class:`Analyzer`).
+
+    Use as a context manager (or call :meth:`close`).
+    """
+
+    def __init__(self, config: Config, estimator: PoseDetector | None = None,
+                 sinks: Iterable[Sink] = (), keep_series: bool = True) -> None:
+        self.config = config
+        self._own_estimator = estimator is None
+        if estimator is None:
+            from formcheck.media.pose import make_estimator
+
+            estimator = make_estimator(config.pose)
+        self.estimator = estimator
+        self.analyzer = Analyzer(config, keep_series=keep_series)
+        self.sinks: list[Sink] = list(sinks)
+        self.events: list[Event] = []
+        self.frames_analysed = 0
+        self.result: SetResult | None = None
+        self._stop = False
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the pose model if this session loaded it (idempotent)."""
+        if self._own_estimator and self.estimator is not None:
+            close = getattr(self.estimator, "close", None)
+            self.estimator = None  # type: ignore[assignment]
+            if close is not None:
+                close()
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to return after the frame being analysed (a sink may call it)."""
+        self._stop = True
+
+    def step(self, frame: SourceFrame) -> Step:
+        """Analyse one frame: pose, analysis, then every sink."""
+        if self.result is not None:
+            raise RuntimeError("Session.step() after finish(): start a new Session for a new set")
+        pose = self.estimator.detect(frame.image, frame.t_s)
+        events = self.analyzer.update(frame.t_s, pose)
+        self.events.extend(events)
+        self.frames_analysed += 1
+        st = Step(frame, pose, events, self.analyzer)
+        for sink in self.sinks:
+            sink.on_step(st)
+        return st
+
+    def run(self, frames: Iterable[SourceFrame]) -> int:
+        """The frame loop: analyse ``frames`` until they end or :meth:`stop` is called.
+
+        Returns the number of frames analysed by this call.
+        """
+        n = 0
+        for frame in frames:
+            self.step(frame)
+            n += 1
+            if self._stop:
+                break
+        return n
+
+    def warn(self, message: str) -> None:
+        """Add a warning to the set's result (before :meth:`finish`)."""
+        if message not in self.analyzer.warnings:
+            self.analyzer.warnings.append(message)
+
+    def note_source(self, source: Any) -> None:
+        """Carry a source's own findings (a truncated file) into the result's warnings."""
+        msg = truncation_warning(source)
+        if msg:
+            self.warn(msg)
+
+    def finish(self) -> SetResult:
+        """Close the set (offline refinement of the per-frame series, as for every front end)
+        and tell the sinks. Idempotent."""
+        if self.result is None:
+            self.result = self.analyzer.finish(refine=True)
+            for sink in self.sinks:
+                sink.on_finish(self.result, list(self.analyzer.final_events))
+        return self.result
+
+    def report(self, clip: ClipInfo, include_frames: bool = True,
+               extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The set's ``formcheck.report/1`` dict (closes the set if needed)."""
+        return make_report(self.finish(), clip, self.config, include_frames, extra)
+
+
+def make_report(result: SetResult, clip: ClipInfo, config: Config, include_frames: bool = True,
+                extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The one place a report is built: the result, the clip, the configuration (digest and
+    values) and front-end ``extra`` keys (live timing) after them."""
+    from formcheck.render.report import build_report
+
+    return build_report(result, clip, config.digest(), include_frames,
+                        extra={"config": config.to_dict(), **(extra or {})})
+
+
+def truncation_warning(source: Any) -> str | None:
+    """The warning for a video source that ended early (``truncated``), else None."""
+    if not getattr(source, "truncated", False):
+        return None
+    return (f"Only {source.frames_read} of {source.info.n_frames} frames could be read: the file "
+            "looks truncated; results cover the part that was read.")
+
+
+# --------------------------------------------------------------------------- pose replays
+@dataclass(frozen=True)
+class ReplayFrame:
+    """A frame of a pose replay: no image, the pose was recorded earlier."""
+
+    index: int
+    t_s: float
+    pose: PoseFrame | None
+    image: None = None
+
+
+class PoseReplay:
+    """Recorded ``(t_s, PoseFrame | None)`` pairs as a source *and* its pose detector.
+
+    ``max_fps`` keeps the frames a :class:`~formcheck.media.sources.VideoSource` with that
+    ``pose.max_fps`` would have analysed (same :class:`FrameDecimator`), ``0`` keeps all.
+    Pass it as the session's ``estimator`` and iterate :meth:`frames`.
+    """
+
+    def __init__(self, poses: Sequence[tuple[float, PoseFrame | None]], nominal_fps: float,
+                 max_fps: float = 0.0) -> None:
+        self.poses = poses
+        self.nominal_fps = nominal_fps
+        self.max_fps = max_fps
+        self._current: ReplayFrame | None = None
+
+    def frames(self) -> Iterator[ReplayFrame]:
+        keep = FrameDecimator(self.max_fps, self.nominal_fps)
+        for k, (t, pose) in enumerate(self.poses):
+            if not keep.wants(t):
+                continue
+            keep.taken(t)
+            self._current = ReplayFrame(k, float(t), pose)
+            yield self._current
+
+    def detect(self, image: Any, t_s: float) -> PoseFrame | None:
+        cur = self._current
+        if cur is None or not math.isclose(cur.t_s, t_s, abs_tol=1e-9):
+            raise RuntimeError(f"PoseReplay.detect: no recorded pose at t={t_s} s; iterate frames()")
+        return cur.pose

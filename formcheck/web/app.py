@@ -409,9 +409,11 @@ def create_app(settings: Settings, pool: WorkerPool | None = None,
                                 "zones": eng.zones()})
             await _live_loop(ws, eng, session_id, athlete)
         finally:
-            if eng is not None:
-                await asyncio.to_thread(eng.close)
-            slots.release()
+            try:
+                if eng is not None:
+                    await asyncio.to_thread(eng.close)
+            finally:
+                slots.release()  # even when the task is cancelled while closing
 
     async def _live_loop(ws: WebSocket, eng, session_id: str, athlete: str | None) -> None:
         latest: list[bytes | None] = [None]
@@ -437,7 +439,6 @@ def create_app(settings: Settings, pool: WorkerPool | None = None,
                         if cmd == "stop":
                             state["stop"] = True
                             wake.set()
-                            return
                         if cmd == "reset":
                             latest[0] = b"reset"
                             wake.set()

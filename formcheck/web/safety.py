@@ -77,7 +77,7 @@ def display_name(client_name: str | None, fallback: str = "upload") -> str:
     name = _UNSAFE.sub("", name).strip().lstrip(".")
     if len(name) > 80:
         stem, dot, ext = name.rpartition(".")
-        name = (stem[: 76 - len(ext)] + "…" + dot + ext) if dot and len(ext) <= 8 else name[:80]
+        name = (stem[: 78 - len(ext)] + "…" + dot + ext) if dot and len(ext) <= 8 else name[:80]
     return name or fallback
 
 

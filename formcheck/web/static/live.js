@@ -13,10 +13,22 @@
   var gctx = grab.getContext("2d");
   var ws = null, stream = null, inflight = false, seq = 0, watchdog = null, running = false;
   var pending = {};
+  // New camera frames (requestVideoFrameCallback): never send the same frame twice, and date
+  // each frame from when the camera delivered it (not when it was grabbed).
+  var hasVFC = "requestVideoFrameCallback" in HTMLVideoElement.prototype;
+  var frameNo = 0, sentFrameNo = -1, frameTime = 0, waitingFrame = false;
+  function onVideoFrame(now, meta) {
+    frameNo += 1;
+    var t = meta && meta.captureTime;
+    frameTime = (typeof t === "number" && t <= now && now - t < 1000) ? t : now;
+    if (waitingFrame) { waitingFrame = false; send(); }
+    video.requestVideoFrameCallback(onVideoFrame);
+  }
   var zones = [];
   var last = null;
   var stats = window.formcheckLive = {
-    reps: 0, armed: false, frames: 0, answered: 0, latencies: [], serverMs: [], dropped: 0,
+    reps: 0, armed: false, frames: 0, answered: 0, latencies: [], grabLatencies: [], serverMs: [],
+    dropped: 0,
     cue: null, cues: [], summary: null, error: null, connected: false
   };
   var BONES = [[11, 12], [11, 13], [13, 15], [12, 14], [14, 16], [11, 23], [12, 24], [23, 24],
@@ -71,6 +83,7 @@
       $("intro").hidden = true;
       video.onloadedmetadata = function () {
         video.play();
+        if (hasVFC) video.requestVideoFrameCallback(onVideoFrame);
         overlay.width = video.videoWidth;
         overlay.height = video.videoHeight;
         stage.style.aspectRatio = video.videoWidth + " / " + video.videoHeight;
@@ -137,14 +150,16 @@
       if (running && !inflight) setTimeout(send, 30);
       return;
     }
+    if (hasVFC && frameNo === sentFrameNo) { waitingFrame = true; return; }  // wait for a new frame
+    sentFrameNo = frameNo;
     var vw = video.videoWidth, vh = video.videoHeight;
     var k = Math.min(1, maxSide / Math.max(vw, vh));
     grab.width = Math.round(vw * k); grab.height = Math.round(vh * k);
     gctx.drawImage(video, 0, 0, grab.width, grab.height);
-    var tCap = performance.now();
+    var tCap = hasVFC && frameTime ? frameTime : performance.now();
     var mySeq = ++seq;
     inflight = true;
-    pending[mySeq] = tCap;
+    pending[mySeq] = [tCap, performance.now()];
     grab.toBlob(function (blob) {
       if (!blob || !ws || ws.readyState !== 1) { inflight = false; return; }
       blob.arrayBuffer().then(function (buf) {
@@ -186,7 +201,9 @@
     }
     var t0 = pending[m.seq];
     if (t0 !== undefined) {
-      stats.latencies.push(performance.now() - t0);  // capture -> overlay drawn
+      var now = performance.now();
+      stats.latencies.push(now - t0[0]);  // camera frame delivered -> its overlay drawn
+      stats.grabLatencies.push(now - t0[1]);  // frame grabbed by the page -> overlay drawn
       delete pending[m.seq];
     }
     stats.answered += 1;

@@ -79,11 +79,11 @@ def make_client(tmp_path):
     clients = []
 
     def make(token: str | None = None, limit_mb: float = 2.0, max_live: int = 2, task=None,
-             live_factory=None):
+             live_factory=None, allowed_hosts=None):
         paths = Paths.under(tmp_path / "data")
         settings = Settings(paths=paths, cfg=load_serve_config(), token=token,
                             max_upload_bytes=int(limit_mb * MB), max_live=max_live,
-                            worker_mode="thread")
+                            worker_mode="thread", allowed_hosts=allowed_hosts)
         task = task or FakeTask()
         pool = WorkerPool(paths, settings.cfg, 1, "thread", task=task)
         app = create_app(settings, pool=pool, live_factory=live_factory)
@@ -552,3 +552,19 @@ def test_self_signed_certificate(tmp_path):
     make_certificate(tmp_path / "tls", ["192.168.1.20", "127.0.0.1", "localhost"])
     assert cert.stat().st_mtime_ns == mtime  # reused for the same hosts
     assert struct  # (imported for the frame header tests)
+
+
+def test_loopback_server_refuses_foreign_host_names_and_origins(make_client):
+    """DNS rebinding (evil.example resolving to 127.0.0.1) and cross-site WebSockets."""
+    c = make_client(allowed_hosts=("127.0.0.1", "localhost", "testserver"), live_factory=FakeLive)
+    assert c.get("/", headers={"Host": "evil.example:8000"}).status_code == 400
+    r = c.get("/")
+    assert r.status_code == 200 and r.headers["x-content-type-options"] == "nosniff"
+    from starlette.websockets import WebSocketDisconnect
+
+    with pytest.raises(WebSocketDisconnect) as e, c.websocket_connect(
+            "/ws/live", headers={"Origin": "http://evil.example"}):
+        pass
+    assert e.value.code == 1008
+    with c.websocket_connect("/ws/live", headers={"Origin": "http://testserver"}) as ws:
+        assert ws.receive_json()["type"] == "hello"

@@ -206,7 +206,9 @@ def run(args: argparse.Namespace) -> int:
         ssl_kw = {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
     settings = Settings(paths=paths, cfg=cfg, token=token,
                         max_upload_bytes=int(args.max_upload_mb * MB), workers=args.workers,
-                        max_live=args.max_live or os.cpu_count() or 1, https=args.https)
+                        max_live=args.max_live or os.cpu_count() or 1, https=args.https,
+                        allowed_hosts=None if open_to_network or token or ":" in args.host
+                        else ("127.0.0.1", "localhost"))
     app = create_app(settings)
     q = f"/?token={token}" if token else "/"
     print(f"formcheck serve: results store {paths.db}", file=sys.stderr)

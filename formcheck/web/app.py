@@ -23,10 +23,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from fastapi.templating import Jinja2Templates
 from python_multipart.multipart import MultipartParser, parse_options_header
 
@@ -57,6 +59,8 @@ class Settings:
         max_live: concurrent live sessions (default: the number of CPU cores).
         https: served over TLS (cookies get ``Secure``).
         worker_mode: ``"process"`` or ``"thread"`` (tests).
+        allowed_hosts: ``Host`` header values accepted (None: any). A loopback server without a
+            token accepts only its own names, so a web page cannot reach it by DNS rebinding.
     """
 
     paths: Paths
@@ -67,6 +71,7 @@ class Settings:
     max_live: int = field(default_factory=lambda: os.cpu_count() or 1)
     https: bool = False
     worker_mode: str = "process"
+    allowed_hosts: tuple[str, ...] | None = None
 
 
 class UploadError(Exception):
@@ -386,6 +391,10 @@ def create_app(settings: Settings, pool: WorkerPool | None = None,
     # ------------------------------------------------------------------ live
     @app.websocket("/ws/live")
     async def live_ws(ws: WebSocket):
+        origin = ws.headers.get("origin")
+        if origin and urlsplit(origin).netloc != ws.headers.get("host"):
+            await ws.close(code=1008, reason="cross-origin connection refused")
+            return
         await ws.accept()
         if not slots.acquire():
             await ws.send_json({"type": "busy", "message": (
@@ -486,8 +495,18 @@ def create_app(settings: Settings, pool: WorkerPool | None = None,
                 except Exception:
                     pass
 
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        return response
+
     if settings.token:
         app.add_middleware(TokenGate, token=settings.token, secure_cookie=settings.https)
+    if settings.allowed_hosts:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_hosts))
     return app
 
 

@@ -310,3 +310,26 @@ def test_upload_interrupted_by_a_crash_is_finished_after_restart(tmp_path, brows
     finally:
         page.close()
         s2.stop()
+
+
+@pytest.mark.e2e
+def test_clip_with_nobody_in_it_says_so(server, browser, tmp_path):
+    import cv2
+    import numpy as np
+
+    clip = tmp_path / "empty gym.mp4"
+    w = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 15.0, (320, 240))
+    rng = np.random.default_rng(0)
+    for _ in range(30):  # 2 s of an empty, slightly noisy room
+        w.write(np.clip(120 + rng.normal(0, 6, (240, 320, 3)), 0, 255).astype(np.uint8))
+    w.release()
+    page = browser.new_page(viewport=PHONE)
+    page.goto(server.url + "/")
+    page.set_input_files("#clip", str(clip))
+    page.click("#go")
+    err = page.locator("#error")
+    err.wait_for(state="visible", timeout=180_000)
+    assert err.text_content().startswith("No person was found in empty gym.mp4.")
+    shot(page, "error-nobody-phone")
+    assert get_json(server.url + "/api/health")["ok"] is True
+    page.close()

@@ -79,11 +79,11 @@ def make_client(tmp_path):
     clients = []
 
     def make(token: str | None = None, limit_mb: float = 2.0, max_live: int = 2, task=None,
-             live_factory=None, allowed_hosts=None):
+             live_factory=None, allowed_hosts=None, **kw):
         paths = Paths.under(tmp_path / "data")
         settings = Settings(paths=paths, cfg=load_serve_config(), token=token,
                             max_upload_bytes=int(limit_mb * MB), max_live=max_live,
-                            worker_mode="thread", allowed_hosts=allowed_hosts)
+                            worker_mode="thread", allowed_hosts=allowed_hosts, **kw)
         task = task or FakeTask()
         pool = WorkerPool(paths, settings.cfg, 1, "thread", task=task)
         app = create_app(settings, pool=pool, live_factory=live_factory)
@@ -568,3 +568,31 @@ def test_loopback_server_refuses_foreign_host_names_and_origins(make_client):
     assert e.value.code == 1008
     with c.websocket_connect("/ws/live", headers={"Origin": "http://testserver"}) as ws:
         assert ws.receive_json()["type"] == "hello"
+
+
+def test_upload_queue_is_bounded(make_client):
+    gate = threading.Event()
+    c = make_client(task=FakeTask(block=gate), max_queued=2)
+    ids = [upload(c, "0.mp4", MP4_HEAD).json()["job"]]
+    t_end = time.monotonic() + 5
+    while c.get(f"/api/jobs/{ids[0]}").json()["state"] != "running" and time.monotonic() < t_end:
+        time.sleep(0.02)
+    ids += [upload(c, f"{i}.mp4", MP4_HEAD + bytes([i]) * 64).json()["job"] for i in (1, 2)]
+    r = upload(c, "one-too-many.mp4", MP4_HEAD)
+    assert r.status_code == 503 and "2 clips waiting" in r.json()["error"]
+    gate.set()
+    for jid in ids:
+        assert wait_done(c, jid)["state"] == "done"
+
+
+def test_idle_live_session_is_ended_and_saved(make_client):
+    FakeLive.instances.clear()
+    c = make_client(live_factory=FakeLive, live_idle_s=0.3)
+    with c.websocket_connect("/ws/live") as ws:
+        assert ws.receive_json()["type"] == "hello"
+        ws.send_bytes(frame_msg(1, 0.0))
+        assert ws.receive_json()["seq"] == 1
+        m = ws.receive_json()  # then nothing for 0.3 s
+        assert m["type"] == "error" and "No camera frames for 0.3 s" in m["message"]
+        assert ws.receive_json()["type"] == "summary"
+    assert FakeLive.instances[0].finished is not None

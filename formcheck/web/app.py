@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 MB = 1024 * 1024
 LIVE_MAX_SIDE_PX = 480
+#: A live session that receives no frame for this long (s) is ended (and its set recorded).
+LIVE_IDLE_S = 60.0
 #: Frame message: 4-byte sequence number (uint32 LE), 8-byte capture time (float64 LE, ms), JPEG.
 FRAME_HEADER = struct.Struct("<Id")
 
@@ -59,6 +61,8 @@ class Settings:
         max_live: concurrent live sessions (default: the number of CPU cores).
         https: served over TLS (cookies get ``Secure``).
         worker_mode: ``"process"`` or ``"thread"`` (tests).
+        max_queued: uploads waiting for an analyser before new ones are refused (503).
+        live_idle_s: a live session without frames for this long (s) is ended.
         allowed_hosts: ``Host`` header values accepted (None: any). A loopback server without a
             token accepts only its own names, so a web page cannot reach it by DNS rebinding.
     """
@@ -72,6 +76,8 @@ class Settings:
     https: bool = False
     worker_mode: str = "process"
     allowed_hosts: tuple[str, ...] | None = None
+    max_queued: int = 50
+    live_idle_s: float = LIVE_IDLE_S
 
 
 class UploadError(Exception):
@@ -254,7 +260,8 @@ def create_app(settings: Settings, pool: WorkerPool | None = None,
         try:
             jid = await _receive_upload(request)
         except UploadError as e:
-            titles = {400: "Nothing to analyse", 413: "File too big", 415: "Not a video"}
+            titles = {400: "Nothing to analyse", 413: "File too big", 415: "Not a video",
+                      503: "Server busy"}
             return message(request, e.status, titles.get(e.status, "Upload refused"), str(e))
         url = f"/jobs/{jid}"
         if _wants_json(request):
@@ -263,6 +270,10 @@ def create_app(settings: Settings, pool: WorkerPool | None = None,
 
     async def _receive_upload(request: Request) -> str:
         limit = settings.max_upload_bytes
+        queued = jobs.counts()["queued"]
+        if queued >= settings.max_queued:
+            raise UploadError(503, f"The server already has {queued} clips waiting to be analysed. "
+                                   "Try again in a few minutes.")
         ctype, opts = parse_options_header(request.headers.get("content-type", ""))
         if ctype != b"multipart/form-data" or b"boundary" not in opts:
             raise UploadError(400, "Send the clip as a form upload (multipart/form-data, field "
@@ -460,7 +471,15 @@ def create_app(settings: Settings, pool: WorkerPool | None = None,
         recv = asyncio.create_task(receiver())
         try:
             while True:
-                await wake.wait()
+                try:
+                    await asyncio.wait_for(wake.wait(), timeout=settings.live_idle_s)
+                except asyncio.TimeoutError:
+                    if state["open"]:
+                        await ws.send_json({"type": "error", "message": (
+                            f"No camera frames for {settings.live_idle_s:g} s, so the set was ended "
+                            "and saved. Press Start camera to begin a new one.")})
+                    state["stop"] = True
+                    break
                 wake.clear()
                 data, latest[0] = latest[0], None
                 if data == b"reset":

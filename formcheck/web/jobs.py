@@ -373,3 +373,6 @@ class WorkerPool:
                 p.join(2.0)
         for t in self._threads.values():
             t.join(timeout_s)
+        # Drop the last references to the shared Event so its semaphores are released now.
+        self._procs.clear()
+        self._stop = None

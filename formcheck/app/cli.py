@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "formcheck.app.live",
     "formcheck.app.batch",
     "formcheck.app.history",
+    "formcheck.web",
 )
 
 EPILOG = """\

@@ -1,18 +1,20 @@
 """The one adapter between the web app and formcheck's analysis.
 
-Every call into the analysis (pose model, streaming :class:`Analyzer`, cue rationing, clip
-pipeline, annotated video, report, results store) made by ``formcheck serve`` goes through this
-module, so that the analysis API can be rewired here alone (the clip pipeline and the live loop
-are being unified into a session object).
+Every call into the analysis (pose model, analysis session, cue rationing, clip pipeline,
+annotated video, report, results store) made by ``formcheck serve`` goes through this module.
+Like every other front end, it drives the project's one
+:class:`~formcheck.app.session.Session` (the only frame loop and report builder).
 
 Two entry points:
 
 * :func:`analyze_upload` — one uploaded clip, the same call ``formcheck analyze --annotate``
-  makes (:func:`formcheck.app.pipeline.analyze_clip` with a :class:`VideoAnnotator` as
-  ``on_frame``), then one :class:`ClipRecord` in the store, as ``formcheck batch`` writes it.
+  makes (:func:`formcheck.app.pipeline.analyze_clip`, a ``Session`` over the file, with a
+  :class:`VideoAnnotator` as ``on_frame``), then one :class:`ClipRecord` in the store, as
+  ``formcheck batch`` writes it.
 * :class:`LiveEngine` — one browser camera session: JPEG in, per-frame state out, as
-  ``formcheck live`` computes it (:class:`Analyzer` + :class:`CueRationer` via
-  :class:`OverlayTracker`); :meth:`LiveEngine.finish` scores the set into the same store.
+  ``formcheck live`` computes it (:meth:`Session.step` per frame, then :class:`CueRationer`
+  via :class:`OverlayTracker`); :meth:`LiveEngine.finish` closes the set, builds its report
+  with :meth:`Session.report` and scores it into the same store.
 """
 
 from __future__ import annotations
@@ -48,12 +50,11 @@ def load_serve_config(path: str | os.PathLike | None = None, profile: str | None
 
 
 def make_estimator(cfg: Config):
-    """A loaded pose model (one per worker or live session). Close it when done."""
-    from formcheck.media.pose import PoseEstimator
+    """A loaded pose model (one per worker or live session), from the one factory
+    :func:`formcheck.media.pose.make_estimator`. Close it when done."""
+    from formcheck.media import pose
 
-    pc = cfg.pose
-    return PoseEstimator(pc.model, pc.min_detection_confidence, pc.min_presence_confidence,
-                         pc.min_tracking_confidence)
+    return pose.make_estimator(cfg.pose)
 
 
 def today() -> str:
@@ -234,23 +235,39 @@ def _r(x: float | None, nd: int = 1) -> float | None:
     return None if x is None or not math.isfinite(x) else round(float(x), nd)
 
 
+@dataclass(frozen=True)
+class LiveFrame:
+    """One decoded browser camera frame, as a :class:`~formcheck.app.session.Session` takes it.
+
+    Attributes:
+        index: frames of this session before it.
+        t_s: capture time (s) since the session's first frame, strictly increasing.
+        image: the BGR image (H x W x 3, uint8).
+    """
+
+    index: int
+    t_s: float
+    image: np.ndarray
+
+
 class LiveEngine:
-    """One live browser session: pose model + streaming analysis + rationed cues.
+    """One live browser session: a :class:`~formcheck.app.session.Session` (pose model +
+    streaming analysis), fed one frame at a time, and rationed cues over it.
 
     Args:
         cfg: analysis configuration.
-        estimator: a pose estimator (``detect(image_bgr, t_s)``); ``None`` loads the model.
+        estimator: a pose estimator (``detect(image_bgr, t_s)``), kept open; ``None`` lets the
+            session load the configured model and close it in :meth:`close`.
     """
 
     def __init__(self, cfg: Config, estimator=None) -> None:
-        from formcheck.core.analysis import Analyzer
+        from formcheck.app.session import Session
         from formcheck.core.cues import CueRationer
         from formcheck.render.annotate import ExtensionGaugeAnnotator, OverlayTracker
 
         self.cfg = cfg
-        self._own = estimator is None
-        self.estimator = estimator if estimator is not None else make_estimator(cfg)
-        self.analyzer = Analyzer(cfg, keep_series=True)
+        self.session = Session(cfg, estimator, keep_series=True)
+        self.analyzer = self.session.analyzer
         self.rationer = CueRationer(cfg.live.cue_cooldown_s, cfg.live.cue_display_s)
         self.tracker = OverlayTracker(cfg, self.rationer)
         self._gauge = ExtensionGaugeAnnotator(cfg.reps, cfg.faults)
@@ -261,6 +278,11 @@ class LiveEngine:
         self.frame_wh = (0, 0)
         self.cues: list[str] = []
         self._profile_sent: object = ()
+
+    @property
+    def estimator(self):
+        """The session's pose estimator (None after :meth:`close`)."""
+        return self.session.estimator
 
     def zones(self) -> list[dict[str, Any]]:
         """The dial's arcs for the current profile: ``[{from, to, color}]`` (deg, CSS rgb)."""
@@ -277,11 +299,11 @@ class LiveEngine:
         if self.first_t is None:
             self.first_t = t_s
         self.last_t = t_s
-        self.frames += 1
         h, w = image.shape[:2]
         self.frame_wh = (w, h)
-        pose = self.estimator.detect(image, t_s)
-        events = self.analyzer.update(t_s, pose)
+        step = self.session.step(LiveFrame(self.frames, t_s, image))
+        self.frames += 1
+        pose, events = step.pose, step.events
         state, issued = self.tracker.update(t_s, pose, self.analyzer, events)
         kinds = [ev.kind for ev in events]
         if "armed" in kinds:
@@ -314,7 +336,7 @@ class LiveEngine:
         return out
 
     def reset(self) -> None:
-        """Start a new set (keep the view decision)."""
+        """Start a new set (keep the view decision), as ``formcheck live``'s r key does."""
         self.analyzer.reset_set()
         self.tracker.reset()
         self.armed = False
@@ -322,18 +344,17 @@ class LiveEngine:
     def finish(self, db: str | os.PathLike | None, session_id: str, athlete: str | None = None
                ) -> tuple[dict[str, Any], int | None]:
         """End the set: its report, and its clip id in the store (None when nobody was seen
-        or ``db`` is None)."""
+        or ``db`` is None). Idempotent: a second call returns the same report."""
         from formcheck.app.store import ClipRecord
-        from formcheck.media.sources import ClipInfo
-        from formcheck.render.report import build_report
+        from formcheck.core.types import ClipInfo
 
-        result = self.analyzer.finish()
+        result = self.session.finish()
         dur = (self.last_t - self.first_t) if self.first_t is not None and self.last_t is not None else 0.0
         fps = self.frames / dur if dur > 0 else 0.0
         name = f"live {datetime.now().astimezone().strftime('%Y-%m-%d %H:%M')}"
         info = ClipInfo(name, float(fps), self.frames, float(dur), *self.frame_wh, 0)
-        report = build_report(result, info, self.cfg.digest(), include_frames=True,
-                              extra={"live": {"source": "browser", "session": session_id}})
+        report = self.session.report(info, include_frames=True,
+                                     extra={"live": {"source": "browser", "session": session_id}})
         clip_id = None
         if db is not None and result.frames_with_pose > 0:
             content_hash = "live:" + hashlib.sha256(session_id.encode()).hexdigest()
@@ -344,9 +365,8 @@ class LiveEngine:
         return report, clip_id
 
     def close(self) -> None:
-        if self._own and self.estimator is not None:
-            self.estimator.close()
-        self.estimator = None
+        """Release the pose model if the session loaded it (idempotent)."""
+        self.session.close()
 
 
 def utc_now() -> str:

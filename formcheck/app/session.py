@@ -113,6 +113,38 @@ class FrameHookSink(Sink):
         self.hook(step.frame, step.pose, step.analyzer, step.events)
 
 
+class RollProbe:
+    """Estimates the camera roll from the first second of frames with a person in view and
+    hands it to the analyzer before the view is decided (the seated angle needs true vertical).
+
+    Five frames, 0.2 s apart; replays without images (eval's pose tracks) are skipped.
+    """
+
+    FRAMES = 5
+    EVERY_S = 0.2
+    MIN_CONFIDENCE = 0.5
+
+    def __init__(self) -> None:
+        self.estimates: list = []
+        self._next_t = -math.inf
+        self.done = False
+
+    def offer(self, frame: SourceFrame, pose: PoseFrame | None, analyzer: Analyzer) -> None:
+        image = getattr(frame, "image", None)
+        if image is None or pose is None or frame.t_s < self._next_t:
+            return
+        from formcheck.media.roll import combine, estimate_roll
+
+        xy = pose.xy
+        box = (float(xy[:, 0].min()), float(xy[:, 1].min()), float(xy[:, 0].max()), float(xy[:, 1].max()))
+        self.estimates.append(estimate_roll(image, box))
+        self._next_t = frame.t_s + self.EVERY_S
+        est = combine(self.estimates)
+        if est.confidence >= self.MIN_CONFIDENCE and abs(est.roll_deg) <= 20.0:
+            analyzer.set_camera_roll(est.roll_deg, est.confidence)
+        self.done = len(self.estimates) >= self.FRAMES
+
+
 class Session:
     """Source frames in, events to sinks, one :class:`SetResult` and report out.
 
@@ -142,6 +174,7 @@ class Session:
         self.frames_analysed = 0
         self.result: SetResult | None = None
         self._stop = False
+        self._roll = RollProbe() if config.kinematics.estimate_roll else None
 
     def __enter__(self) -> Session:
         return self
@@ -166,6 +199,8 @@ class Session:
         if self.result is not None:
             raise RuntimeError("Session.step() after finish(): start a new Session for a new set")
         pose = self.estimator.detect(frame.image, frame.t_s)
+        if self._roll is not None and not self._roll.done:
+            self._roll.offer(frame, pose, self.analyzer)
         events = self.analyzer.update(frame.t_s, pose)
         self.events.extend(events)
         self.frames_analysed += 1

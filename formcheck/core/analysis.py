@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 # Offset between the landmark-based trunk angle and the joint-centre trunk angle, per profile
 # (deg). MediaPipe's shoulder and hip landmarks sit on the body's outline, not on the joint
 # centres; measured as the median bias on the synthetic development set (benchmarks/ACCURACY.md).
-LANDMARK_OFFSET_DEG = {K.SEATED: -3.5, K.PRONE: -2.0}
+LANDMARK_OFFSET_DEG = {K.SEATED: -4.7, K.PRONE: -1.3}
 # The same for the prone angle from MediaPipe's world landmarks (deg).
 LANDMARK_OFFSET_3D_DEG = -3.0
 

@@ -169,7 +169,7 @@ class Analyzer:
         self._thighs_w: deque[np.ndarray] = deque(maxlen=240)  # the same from world landmarks
         self.camera_roll_deg = float(self.cfg.kinematics.camera_roll_deg)
         self.camera_roll_confidence: float | None = None
-        self._early: dict[int, set[str]] = {}  # rep count -> fault ids already cued during the rep
+        self._early: dict[int, set[str]] = {}  # rep's first top sample -> fault ids cued early
 
     # ------------------------------------------------------------------ public API
     @property
@@ -451,7 +451,45 @@ class Analyzer:
             if e >= -self.cfg.reps.top_deg and math.isfinite(neck):
                 self._neck_top.append(neck)
         events = self._handle(self.machine.update(i, t, e))
+        events += self._early_faults(i, t)
         self.buf.trim_before(max(0, self.machine.min_seen_i - 10))
+        return events
+
+    EARLY_RULES = ("hyperextension", "jerky_lift")
+
+    def _early_faults(self, i: int, t: float) -> list[Event]:
+        """Cue a thrown lift or a finish past neutral while it happens, not when the rep is
+        finalised (for a set that starts at the bottom, that is after the next lowering).
+
+        Checked once per counted rep, as soon as the trunk has settled on the top plateau; the
+        rep's final faults are still decided on the whole rep when it is finalised.
+        """
+        p = self.machine.pending
+        n = self.machine.count
+        key = p["top_since"] if p is not None else None  # a rep's first sample at the top
+        if p is None or key in self._early or self.machine.phase is not Phase.TOP:
+            return []
+        if not self.machine.settled():
+            return []
+        self._early[key] = set()
+        lo0 = p["lowering_from"] if p["lowering_from"] is not None else p["bottom_i"]
+        seg = Segment("counted", p["order"], (lo0, p["bottom_i"]), (p["bottom_i"], p["top_since"]),
+                      (p["top_since"], i))
+        i0 = min(lo0, p["bottom_i"])
+        a = self.buf.arrays(i0, i)
+        rel = Segment(seg.kind, seg.order, (seg.lowering[0] - i0, seg.lowering[1] - i0),
+                      (seg.lifting[0] - i0, seg.lifting[1] - i0), (seg.top[0] - i0, seg.top[1] - i0))
+        cfg = self.cfg
+        m = measure(rel, a["t"], a["e"], a["v"], cfg.reps.phase_frac, cfg.faults.top_hold_band_deg)
+        ctx = RepContext(metrics=m, profile=self.profile or "seated", counted=True,
+                         hip_shift_frac=0.0, hip_shift_t=m.t_top, neck_extension_deg=0.0,
+                         neck_extension_t=m.t_top, bottom_deg=cfg.reps.bottom_deg,
+                         closed=False, peak_extension_3d_deg=self._peak_3d(a, rel))
+        events = []
+        for f in evaluate(ctx, cfg.faults):
+            if f.id in self.EARLY_RULES:
+                self._early[key].add(f.id)
+                events.append(Event(EventKind.FAULT, t, f.cue, {"id": f.id, "rep": n, "early": True}))
         return events
 
     def _fill_gap(self, t: float, e: float, theta: float, raw: float) -> None:
@@ -487,8 +525,10 @@ class Analyzer:
                 self.reps.append(rep)
                 kind_name = EventKind.REP if rep.counted else EventKind.PARTIAL
                 events.append(Event(kind_name, rep.t_end, "", {"rep": rep.to_dict()}))
+                cued = self._early.pop(ev[1].top[0], set()) if rep.counted else set()
                 for f in rep.faults:
-                    events.append(Event(EventKind.FAULT, f.t, f.cue, {"id": f.id, "rep": rep.index}))
+                    if f.id not in cued:  # already cued while it happened
+                        events.append(Event(EventKind.FAULT, f.t, f.cue, {"id": f.id, "rep": rep.index}))
         return events
 
     HIP_MATCH_DEG = 4.0

@@ -87,6 +87,15 @@ class RepStateMachine:
     SETTLE_WINDOW_S = 0.25
     SETTLE_SPREAD_DEG = 1.5
 
+    @property
+    def pending(self) -> dict | None:
+        """The counted rep still waiting for its last phase (its sample numbers), or None."""
+        return self._pending
+
+    def settled(self) -> bool:
+        """True when e has moved less than 1.5° over the last 0.25 s (a plateau)."""
+        return self._settled()
+
     def _settled(self) -> bool:
         """True when e has moved less than 1.5° over the last 0.25 s (a plateau)."""
         r = self._recent

@@ -216,3 +216,95 @@ def test_stopping_early_releases_the_decoder():
             if k == 5:
                 break
     assert threading.active_count() == before
+
+
+# --------------------------------------------------------------------------- e2e: players, Ctrl-C
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def _annotated_sample(out: Path, seconds: float = 1.5) -> int:
+    """Write the overlay-drawn first ``seconds`` of a sample clip to ``out``; return frames."""
+    from formcheck.render.annotate import FormOverlay, OverlayState
+
+    cfg = load_config()
+    overlay = FormOverlay(cfg)
+    n = 0
+    with VideoSource(SAMPLES / "dev01_seated_r.mp4") as src, \
+            VideoAnnotator(out, cfg, fps=src.info.fps) as va:
+        for fr in src:
+            if fr.t_s > seconds:
+                break
+            st = OverlayState(t_s=fr.t_s, rep_count=1, phase="top", last_e=-5.0, profile="seated")
+            va.write(overlay.annotate(fr.image, st), fr.t_s)
+            n += 1
+    return n
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium")
+@pytest.mark.parametrize("name", ["annotated.mp4", "annotated.webm"])
+def test_annotated_video_plays_in_headless_chromium(tmp_path, name):
+    import functools
+    import http.server
+    import threading
+
+    playwright = pytest.importorskip("playwright.sync_api")
+    n = _annotated_sample(tmp_path / name)
+    (tmp_path / "index.html").write_text(
+        f'<video id="v" src="{name}" preload="metadata" muted></video>')
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    handler.log_message = lambda *a: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with playwright.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            page = browser.new_page()
+            page.goto(f"http://127.0.0.1:{server.server_address[1]}/index.html")
+            meta = page.evaluate("""() => new Promise((resolve) => {
+                const v = document.getElementById('v');
+                const done = () => resolve({duration: v.duration, width: v.videoWidth,
+                                            height: v.videoHeight, error: v.error && v.error.code});
+                if (v.readyState >= 1) done();
+                v.addEventListener('loadedmetadata', done);
+                v.addEventListener('error', done);
+                setTimeout(done, 15000);
+            })""")
+            browser.close()
+    finally:
+        server.shutdown()
+    assert meta["error"] is None, meta
+    assert meta["width"] == 640 and meta["height"] == 480
+    assert meta["duration"] == pytest.approx(n / 30.0, abs=0.1)
+
+
+@pytest.mark.e2e
+def test_sigint_during_annotate_keeps_the_previous_video(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "out.mp4"
+    previous = b"\x00\x00\x00\x18ftypmp42 a previous annotated video"
+    out.write_bytes(previous)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "formcheck", "analyze", str(SAMPLES / "dev03_prone_r.mp4"),
+         "--annotate", str(out), "-q"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # Interrupt once the video is being written (its temporary file exists), ~1.5 s in.
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 60 and proc.poll() is None:
+        if any(p.name.startswith(".out.mp4.") for p in tmp_path.iterdir()):
+            break
+        time.sleep(0.05)
+    time.sleep(max(0.0, 1.5 - (time.monotonic() - t0)))
+    assert proc.poll() is None, "the analysis ended before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err.decode()
+    assert out.read_bytes() == previous
+    assert [p.name for p in tmp_path.iterdir()] == ["out.mp4"], "a partial file was left behind"

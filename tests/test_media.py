@@ -308,3 +308,100 @@ def test_sigint_during_annotate_keeps_the_previous_video(tmp_path):
     assert proc.returncode == 130, err.decode()
     assert out.read_bytes() == previous
     assert [p.name for p in tmp_path.iterdir()] == ["out.mp4"], "a partial file was left behind"
+
+
+# --------------------------------------------------------------------------- native logs, people
+NATIVE = ("W0000 00:00:1700000000.123456   4242 landmark_projection_calculator.cc:81] Using "
+          "NORM_RECT without IMAGE_DIMENSIONS is only supported for the square ROI.\n")
+
+
+def _run_py(code: str, *args: str):
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    env.pop("FORMCHECK_NATIVE_LOGS", None)
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                          timeout=300, env=env)
+
+
+def test_native_log_filter_drops_native_lines_and_keeps_the_rest():
+    out = _run_py(
+        "import os, sys\n"
+        "from formcheck.media.native import NativeLogFilter\n"
+        "f = NativeLogFilter()\n"
+        "for k in range(3):\n"
+        "    with f:\n"
+        f"        os.write(2, {NATIVE.encode()!r})\n"
+        "        print('kept line', k, file=sys.stderr)\n"
+        "print('dropped', f.dropped)\n")
+    assert out.returncode == 0, out.stderr
+    assert "landmark_projection" not in out.stderr
+    assert out.stderr.splitlines() == ["kept line 0", "kept line 1", "kept line 2"]
+    assert out.stdout.strip() == "dropped 3"
+
+
+@pytest.mark.e2e
+def test_no_native_warning_on_a_clip_without_a_person(tmp_path):
+    """The model runs on a blank clip in a subprocess; MediaPipe's C++ log lines (also when
+    logged later than the first frames, simulated by writing one on every inference) never
+    reach stderr, while a warning logged by another thread during inference does."""
+    clip = tmp_path / "blank.mp4"
+    with av.open(str(clip), "w") as c:
+        st = c.add_stream("libx264", rate=30)
+        st.width, st.height, st.pix_fmt = 320, 240, "yuv420p"
+        for k in range(45):
+            f = av.VideoFrame.from_ndarray(np.full((240, 320, 3), 60 + k, np.uint8), format="bgr24")
+            f.pts = k
+            for p in st.encode(f):
+                c.mux(p)
+        for p in st.encode(None):
+            c.mux(p)
+    code = (
+        "import logging, os, sys, threading\n"
+        "from formcheck.media.pose import PoseEstimator\n"
+        "from formcheck.media.sources import VideoSource\n"
+        "est = PoseEstimator()\n"
+        "real = est._landmarker.detect_for_video\n"
+        "def noisy(img, ms):\n"
+        f"    os.write(2, {NATIVE.encode()!r})\n"
+        "    if 1000 <= ms < 1034:\n"
+        "        t = threading.Thread(target=lambda: logging.warning('python warning kept'))\n"
+        "        t.start(); t.join()\n"
+        "    return real(img, ms)\n"
+        "if sys.argv[2] == 'inject':\n"
+        "    est._landmarker.detect_for_video = noisy\n"
+        "n = found = 0\n"
+        "with VideoSource(sys.argv[1]) as src:\n"
+        "    for fr in src:\n"
+        "        n += 1\n"
+        "        found += est.detect(fr.image, fr.t_s) is not None\n"
+        "est.close()\n"
+        "print(n, found)\n")
+    for mode in ("plain", "inject"):
+        out = _run_py(code, str(clip), mode)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.split() == ["45", "0"]
+        assert "landmark_projection_calculator" not in out.stderr
+        assert ".cc:" not in out.stderr, out.stderr
+        if mode == "inject":
+            assert "python warning kept" in out.stderr
+
+
+@pytest.mark.e2e
+def test_detect_all_finds_two_people():
+    from formcheck.media.pose import PoseEstimator
+
+    with VideoSource(SAMPLES / "dev01_seated_r.mp4") as src:
+        frames = [fr for _, fr in zip(range(10), src)]
+    with PoseEstimator(num_poses=3) as multi, PoseEstimator() as single:
+        for fr in frames:
+            two = np.hstack([fr.image, cv2.flip(fr.image, 1)])  # the athlete and a mirror image
+            people = multi.detect_all(two, fr.t_s)
+            one = single.detect_all(two, fr.t_s)
+        assert len(people) == 2 and len(one) == 1
+        hips_x = sorted(float(p.xy[23:25, 0].mean()) for p in people)
+        assert hips_x[0] < 640 < hips_x[1]  # one person in each half
+        assert multi.detect(two, frames[-1].t_s + 0.04) is not None
+    with pytest.raises(ValueError, match="num_poses: expected an integer >= 1, got 0"):
+        PoseEstimator(num_poses=0)

@@ -23,7 +23,6 @@ import cv2
 import numpy as np
 
 from formcheck.errors import SourceError
-from formcheck.media.native import quiet_native_stderr
 
 log = logging.getLogger(__name__)
 
@@ -290,8 +289,7 @@ class VideoSource:
         import av
 
         try:
-            with quiet_native_stderr():
-                container = av.open(str(self.path), "r", metadata_errors="ignore")
+            container = av.open(str(self.path), "r", metadata_errors="ignore")
         except (av.error.FFmpegError, OSError, UnicodeDecodeError, ValueError) as e:
             raise _open_error(self.path, e) from e
         if not container.streams.video:
@@ -343,15 +341,16 @@ class VideoSource:
         import av
 
         container, stream = self._container, self._stream
+        # No fd-2 redirection here: this runs in the prefetch thread, and PyAV keeps FFmpeg's
+        # own log quiet by default.
         try:
-            with quiet_native_stderr():
-                for packet in container.demux(stream):
-                    try:
-                        frames = packet.decode()
-                    except av.error.InvalidDataError as e:  # one bad packet: skip it
-                        log.warning("%s: a packet could not be decoded (%s); skipped", self.path, e)
-                        continue
-                    yield from frames
+            for packet in container.demux(stream):
+                try:
+                    frames = packet.decode()
+                except av.error.InvalidDataError as e:  # one bad packet: skip it
+                    log.warning("%s: a packet could not be decoded (%s); skipped", self.path, e)
+                    continue
+                yield from frames
         except (av.error.FFmpegError, OSError) as e:
             if self._first is None:
                 raise _open_error(self.path, e) from e

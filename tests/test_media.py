@@ -6,6 +6,7 @@ Fast tier: synthetic frames and the sample clips' decoding (no pose model).
 from __future__ import annotations
 
 import os
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -405,3 +406,64 @@ def test_detect_all_finds_two_people():
         assert multi.detect(two, frames[-1].t_s + 0.04) is not None
     with pytest.raises(ValueError, match="num_poses: expected an integer >= 1, got 0"):
         PoseEstimator(num_poses=0)
+
+
+# --------------------------------------------------------------------------- scene cuts
+def encode_clip(path: Path, images, fps: float = 30.0) -> Path:
+    """Write BGR images as H.264 (PyAV), ``fps`` frames per second."""
+    images = iter(images)
+    first = next(images)
+    h, w = first.shape[:2]
+    with av.open(str(path), "w") as c:
+        st = c.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
+        st.width, st.height, st.pix_fmt = w, h, "yuv420p"
+        st.options = {"preset": "ultrafast", "crf": "18"}
+        k = 0
+        for img in _chain(first, images):
+            f = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="bgr24")
+            f.pts = k
+            k += 1
+            for p in st.encode(f):
+                c.mux(p)
+        for p in st.encode(None):
+            c.mux(p)
+    return path
+
+
+def _chain(first, rest):
+    yield first
+    yield from rest
+
+
+def clip_images(path: Path, start_s: float = 0.0, end_s: float = 1e9):
+    with VideoSource(path, prefetch=0, detect_cuts=False) as src:
+        return [fr.image for fr in src if start_s <= fr.t_s <= end_s]
+
+
+@pytest.mark.parametrize("a,b", [("dev01_seated_r", "dev03_prone_r"),
+                                 ("dev02_seated_l", "dev01_seated_r")])
+def test_one_cut_at_the_join_of_two_clips(tmp_path, a, b):
+    first = clip_images(SAMPLES / f"{a}.mp4", 0, 4.0)
+    second = clip_images(SAMPLES / f"{b}.mp4", 2.0, 6.0)
+    p = encode_clip(tmp_path / "edited.mp4", first + second)
+    with VideoSource(p) as src:
+        cuts = [fr.index for fr in src if fr.cut]
+    assert cuts == [len(first)]
+
+
+@pytest.mark.parametrize("clip", sorted(SAMPLES.glob("*.mp4")), ids=lambda c: c.stem)
+def test_no_cut_in_a_single_shot(clip):
+    with VideoSource(clip) as src:
+        cuts = [fr.index for fr in src if fr.cut]
+    assert cuts == []
+
+
+def test_no_cut_on_light_flicker_or_a_fast_pan(tmp_path):
+    imgs = clip_images(SAMPLES / "dev01_seated_r.mp4", 0, 3.0)
+    flicker = [np.clip(im.astype(int) + (25 if k % 7 == 3 else 0), 0, 255).astype(np.uint8)
+               for k, im in enumerate(imgs)]
+    pan = [np.roll(im, 12 * k, axis=1) for k, im in enumerate(imgs)]  # 12 px/frame
+    for name, seq in (("flicker", flicker), ("pan", pan)):
+        p = encode_clip(tmp_path / f"{name}.mp4", seq)
+        with VideoSource(p) as src:
+            assert [fr.index for fr in src if fr.cut] == [], name

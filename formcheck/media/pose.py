@@ -16,6 +16,7 @@ import logging
 import os
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from formcheck.errors import ModelError
@@ -139,7 +140,7 @@ class PoseEstimator:
 
     def _detect_ms(self, image_bgr: np.ndarray, ms: int):
         mp = self._mp
-        rgb = np.ascontiguousarray(image_bgr[:, :, ::-1])
+        rgb = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)  # ~10x faster than a [..., ::-1] copy
         self._last_ms = ms
         with self._filter:
             return self._landmarker.detect_for_video(

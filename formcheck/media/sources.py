@@ -128,7 +128,7 @@ class SceneCutDetector:
 
     SIZE = (64, 36)
 
-    def __init__(self, hist_min: float = 0.35, mad_min: float = 0.08, ratio: float = 3.0,
+    def __init__(self, hist_min: float = 0.25, mad_min: float = 0.08, ratio: float = 3.0,
                  window: int = 15) -> None:
         self.hist_min, self.mad_min, self.ratio, self.window = hist_min, mad_min, ratio, window
         self._prev: tuple[np.ndarray, np.ndarray] | None = None

@@ -467,3 +467,64 @@ def test_no_cut_on_light_flicker_or_a_fast_pan(tmp_path):
         p = encode_clip(tmp_path / f"{name}.mp4", seq)
         with VideoSource(p) as src:
             assert [fr.index for fr in src if fr.cut] == [], name
+
+
+# --------------------------------------------------------------------------- orientation, bars
+def _reps(path: Path) -> int:
+    from formcheck.app.pipeline import analyze_clip
+
+    return analyze_clip(path, load_config(), include_frames=False).report["summary"]["rep_count"]
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("turn", [90, 270])
+def test_turned_clip_without_metadata_is_analysed_upright(tmp_path, turn):
+    from formcheck.media.sources import rotate_cw
+
+    clip = SAMPLES / "dev02_seated_l.mp4"
+    label = __import__("json").loads(clip.with_suffix(".json").read_text())
+    p = encode_clip(tmp_path / "turned.mp4", (rotate_cw(im, turn) for im in clip_images(clip)))
+    with VideoSource(p) as src:
+        assert src.info.rotation_deg == 0  # no metadata
+        assert src.info.rotation_probe == (360 - turn) % 360
+        assert next(iter(src)).image.shape[:2] == (480, 640)
+    assert _reps(p) == label["expected_rep_count"]
+
+
+@pytest.mark.e2e
+def test_upright_clips_stay_upright():
+    for clip in sorted(SAMPLES.glob("*.mp4")):
+        with VideoSource(clip) as src:
+            assert src.info.rotation_probe == 0, clip.name
+
+
+def pillarbox(image: np.ndarray, width: int) -> np.ndarray:
+    """``image`` in the centre of a ``width``-wide canvas whose sides hold a blurred, scaled
+    copy of it (as phone editors export a portrait video in a landscape frame)."""
+    h, w = image.shape[:2]
+    bg = cv2.resize(image, (width, round(h * width / w)))
+    y0 = (bg.shape[0] - h) // 2
+    bg = cv2.GaussianBlur(bg[y0 : y0 + h], (0, 0), 18)
+    x0 = (width - w) // 2
+    bg[:, x0 : x0 + w] = image
+    return bg
+
+
+@pytest.mark.e2e
+def test_blurred_pillarbox_is_cropped(tmp_path):
+    clip = SAMPLES / "dev01_seated_r.mp4"
+    label = __import__("json").loads(clip.with_suffix(".json").read_text())
+    p = encode_clip(tmp_path / "pillar.mp4", (pillarbox(im, 1000) for im in clip_images(clip)))
+    with VideoSource(p) as src:
+        x, y, w, h = src.info.crop
+        first = next(iter(src))
+    assert abs(x - 180) <= 4 and abs(w - 640) <= 8 and y == 0 and h == 480
+    assert first.image.shape[1] == w
+    assert _reps(p) == label["expected_rep_count"]
+
+
+def test_no_crop_without_bars():
+    from formcheck.media import orientation
+
+    for clip in sorted(SAMPLES.glob("*.mp4")):
+        assert orientation.find_content_box(orientation.sample_frames(clip)) is None, clip.name

@@ -249,18 +249,22 @@ class VideoSource:
         prefetch: frames decoded ahead in a background thread (``0``: decode in the caller's
             thread).
         detect_cuts: mark frames that start a new shot (:attr:`Frame.cut`).
-        probe_rotation: a :class:`~formcheck.media.pose.PoseEstimator`-like object (or
-            ``True`` for a shared one loaded on demand) used to detect footage filmed turned
-            90/180/270 deg without rotation metadata; ``False``/``None`` does not probe.
-        crop_bars: detect pillarbox/letterbox bars (black or a blurred copy of the picture) and
-            crop the frames to the content box.
+        probe_rotation: detect footage filmed turned 90/180/270 deg without rotation
+            metadata (:func:`formcheck.media.orientation.probe_rotation`, on the first 1.5 s)
+            and turn it upright: ``True`` (default) uses a pose model shared by the process,
+            loaded on first use; a :class:`~formcheck.media.pose.PoseEstimator` uses that one;
+            ``False`` does not probe. Files with rotation metadata are not probed.
+        crop_bars: detect pillarbox/letterbox bars (black or a blurred copy of the picture) in
+            the first 1.5 s and crop the frames to the content box (default on).
 
     Use as a context manager; iterating yields :class:`Frame`.
     """
 
+    PROBE_FRAMES = 3
+
     def __init__(self, path: str | os.PathLike, max_side_px: int = 1280, max_fps: float = 0.0,
-                 prefetch: int = 4, detect_cuts: bool = True, probe_rotation=False,
-                 crop_bars: bool = False):
+                 prefetch: int = 4, detect_cuts: bool = True, probe_rotation=True,
+                 crop_bars: bool = True):
         if max_side_px < 0:
             raise ValueError(f"max_side_px: expected >= 0, got {max_side_px}")
         if not max_fps >= 0:  # also refuses NaN
@@ -358,22 +362,32 @@ class VideoSource:
             log.warning("%s: reading stopped early (%s); the file may be truncated", self.path, e)
 
     def _probe(self, estimator, crop_bars: bool) -> None:
-        """Look at the first frames to find a turned camera and/or bars; record them in info."""
+        """Look at the first seconds for bars and a turned camera; record them in ``info``."""
         from dataclasses import replace
 
         from formcheck.media import orientation
 
-        sample = orientation.sample_frames(self, seconds=3.0, count=6)
+        sample = orientation.sample_frames(self, seconds=1.5, count=self.PROBE_FRAMES)
         if crop_bars and sample:
-            self._crop = orientation.find_content_box(sample)
-            if self._crop is not None:
-                x, y, w, h = self._crop
-                sample = [im[y : y + h, x : x + w] for im in sample]
+            box = orientation.find_content_box(sample)
+            if box is not None:
+                sh, sw = sample[0].shape[:2]  # sample frames are downscaled
+                W, H = self.info.width, self.info.height
+                bx, by, bw, bh = box
+                x0, x1 = (0, W) if bw >= sw else (round(bx * W / sw), round((bx + bw) * W / sw))
+                y0, y1 = (0, H) if bh >= sh else (round(by * H / sh), round((by + bh) * H / sh))
+                x, y, w, h = x0, y0, (x1 - x0) - (x1 - x0) % 2, (y1 - y0) - (y1 - y0) % 2
+                self._crop = (x, y, w, h)
+                sample = [im[box[1] : box[1] + box[3], box[0] : box[0] + box[2]] for im in sample]
+                log.info("%s: bars around the picture; analysing the box x=%d y=%d %dx%d",
+                         self.path, x, y, w, h)
         probed = None
-        if estimator and sample:
+        if estimator and sample and self._rot == 0:  # metadata, when present, is trusted
             est = orientation.shared_estimator() if estimator is True else estimator
             probed, conf = orientation.probe_rotation(sample, est)
-            log.info("%s: orientation probe %d deg (confidence %.2f)", self.path, probed, conf)
+            if probed:
+                log.warning("%s: the picture looks turned (no rotation metadata); analysing it "
+                            "rotated %d deg clockwise (confidence %.2f)", self.path, probed, conf)
             self._extra_rot = probed
         self.info = replace(self.info, rotation_probe=probed, crop=self._crop)
 

@@ -86,7 +86,7 @@ class LiveConfig:
 
 @dataclass
 class VideoConfig:
-    webm_codec: str = _f("vp8", "annotated .webm videos: vp8 (fast) or vp9 (smaller, ~10x slower to encode here)", choices=("vp8", "vp9"))
+    webm_codec: str = _f("vp8", "annotated .webm videos: vp8 or vp9 (smaller files); .mp4 is H.264", choices=("vp8", "vp9"))
 
 
 @dataclass

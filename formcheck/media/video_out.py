@@ -73,15 +73,18 @@ ENCODINGS: dict[str, Encoding] = {
                      (("preset", "veryfast"), ("crf", "23"), ("profile", "high")),
                      (("preset", "ultrafast"), ("tune", "zerolatency"), ("crf", "23")),
                      (("movflags", "+faststart"),)),
-    # libvpx speed settings measured on 640x480 (2 shared cores): VP8 "good" with cpu-used 4
-    # is ~75 ms/frame, "realtime" cpu-used 8 ~60 ms, "good" cpu-used 16 ~2 ms; VP9 realtime
-    # cpu-used 8 with row-mt ~2.3 ms.
+    # libvpx on 2 shared cores: its own threads make it erratic (15-170 ms per 640x480 frame
+    # with others' load), one thread is a steady ~3-4 ms (VP8 "good", cpu-used 5, no look-ahead).
     "VP80": Encoding("VP80", "webm", "libvpx",
-                     (("deadline", "good"), ("cpu-used", "16"), ("crf", "10"), ("b", "2M")),
-                     (("deadline", "good"), ("cpu-used", "16"), ("crf", "10"), ("b", "2M"))),
+                     (("deadline", "good"), ("cpu-used", "5"), ("lag-in-frames", "0"),
+                      ("auto-alt-ref", "0"), ("crf", "10"), ("b", "2M"), ("threads", "1")),
+                     (("deadline", "realtime"), ("cpu-used", "8"), ("lag-in-frames", "0"),
+                      ("crf", "10"), ("b", "2M"), ("threads", "1"))),
     "VP90": Encoding("VP90", "webm", "libvpx-vp9",
-                     (("deadline", "realtime"), ("cpu-used", "8"), ("row-mt", "1"), ("crf", "33"), ("b", "0")),
-                     (("deadline", "realtime"), ("cpu-used", "8"), ("row-mt", "1"), ("crf", "33"), ("b", "0"))),
+                     (("deadline", "realtime"), ("cpu-used", "8"), ("lag-in-frames", "0"),
+                      ("crf", "33"), ("b", "0"), ("threads", "1")),
+                     (("deadline", "realtime"), ("cpu-used", "8"), ("lag-in-frames", "0"),
+                      ("crf", "33"), ("b", "0"), ("threads", "1"))),
 }
 
 
@@ -237,7 +240,8 @@ class _WriterThread:
             stream.width, stream.height = self.size
             stream.pix_fmt = "yuv420p"
             stream.options = dict(enc.realtime_options if realtime else enc.options)
-            stream.thread_type = "AUTO"
+            if enc.codec == "libx264":  # libvpx: one thread (see ENCODINGS)
+                stream.thread_type = "AUTO"
         except (av.error.FFmpegError, OSError, ValueError) as e:
             out.abort()
             raise VideoWriteError(

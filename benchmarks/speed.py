@@ -5,11 +5,13 @@ shown twice at 60 fps, H.264 through PyAV) in a temporary folder; nothing is com
 clip the modes run ``--repeats`` times, alternating (so load from other processes hits them
 alike), and the medians are reported in ms per frame and frames per second:
 
-- ``decode``: :class:`VideoSource` frames in the caller's thread (no prefetch, no cut marks)
+- ``decode``: :class:`VideoSource` frames in the caller's thread (no prefetch, no cut marks,
+  no orientation/bars probe)
 - ``decode+model``: the same plus :meth:`PoseEstimator.detect` per frame, one after the other:
   the "decode + model loop" the issue measures against
-- ``analyze``: :func:`analyze_clip` (prefetching decode + model + :class:`Analyzer` + report)
-  on the same loaded model, so that model loading (timed apart) is not in the per-frame figure
+- ``analyze``: :func:`analyze_clip` (orientation/bars probe on the first 1.5 s, prefetching
+  decode with cut marks, model, :class:`Analyzer`, report) on the same loaded model, so that
+  model loading (timed apart, like the probe's shared model) is not in the per-frame figure
 
 ``analyze / (decode+model)`` is the throughput ratio (frames/s of analyze ÷ frames/s of the
 decode + model loop). Above 1.0 the prefetch thread hides decoding behind the model on the
@@ -32,6 +34,8 @@ from fractions import Fraction
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# The plain decode + model loop: decoding in the caller's thread, no cut marks, no probing.
+SERIAL = {"prefetch": 0, "detect_cuts": False, "probe_rotation": False, "crop_bars": False}
 
 
 def rss_mb() -> float:
@@ -95,7 +99,7 @@ def bench_clip(clip: Path, cfg, est, repeats: int) -> dict:
 
     def decode() -> int:
         n = 0
-        with VideoSource(clip, pc.max_side_px, pc.max_fps, prefetch=0, detect_cuts=False) as src:
+        with VideoSource(clip, pc.max_side_px, pc.max_fps, **SERIAL) as src:
             for _ in src:
                 n += 1
         return n
@@ -103,7 +107,7 @@ def bench_clip(clip: Path, cfg, est, repeats: int) -> dict:
     def decode_model() -> int:
         est.new_stream()
         n = 0
-        with VideoSource(clip, pc.max_side_px, pc.max_fps, prefetch=0, detect_cuts=False) as src:
+        with VideoSource(clip, pc.max_side_px, pc.max_fps, **SERIAL) as src:
             for fr in src:
                 est.detect(fr.image, fr.t_s)
                 n += 1
@@ -116,6 +120,7 @@ def bench_clip(clip: Path, cfg, est, repeats: int) -> dict:
 
     modes = {"decode": decode, "decode+model": decode_model, "analyze": analyze}
     decode_model()  # untimed warm-up: page in the clip, settle the model
+    analyze()  # and load the model analyze shares for the orientation probe
     times: dict[str, list[float]] = {m: [] for m in modes}
     frames: dict[str, int] = {}
     ratios = []
@@ -128,7 +133,7 @@ def bench_clip(clip: Path, cfg, est, repeats: int) -> dict:
             print(f"{clip.name} run {r + 1}/{repeats} {name:<13} {n} frames {times[name][-1]:.2f} s",
                   file=sys.stderr, flush=True)
         ratios.append(times["decode+model"][-1] / times["analyze"][-1])
-    with VideoSource(clip, 0) as src:
+    with VideoSource(clip, 0, **SERIAL) as src:
         info = src.info
     med = {m: statistics.median(v) for m, v in times.items()}
     return {
@@ -148,7 +153,7 @@ def bench_num_poses(clip: Path, cfg, n_frames: int, repeats: int) -> dict:
     from formcheck.media.sources import VideoSource
 
     pc = cfg.pose
-    with VideoSource(clip, pc.max_side_px, 0, prefetch=0, detect_cuts=False) as src:
+    with VideoSource(clip, pc.max_side_px, 0, **SERIAL) as src:
         frames = [fr for _, fr in zip(range(n_frames), src)]
     ests = {n: PoseEstimator(pc.model, pc.min_detection_confidence, pc.min_presence_confidence,
                              pc.min_tracking_confidence, num_poses=n) for n in (1, 3)}

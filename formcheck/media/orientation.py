@@ -215,6 +215,8 @@ def find_content_box(frames: Sequence[np.ndarray], ratio: float = 0.5,
     if not frames:
         return None
     h, w = frames[0].shape[:2]
+    if min(h, w) < 32:  # too small to tell bars from picture
+        return None
     cols = _bars(_detail_profile(frames, 0), ratio, min_frac)
     rows = _bars(_detail_profile(frames, 1), ratio, min_frac)
     if cols is None and rows is None:

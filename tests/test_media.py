@@ -528,3 +528,16 @@ def test_no_crop_without_bars():
 
     for clip in sorted(SAMPLES.glob("*.mp4")):
         assert orientation.find_content_box(orientation.sample_frames(clip)) is None, clip.name
+
+
+def test_black_letterbox_is_found_and_flat_wall_and_floor_are_not():
+    from formcheck.media import orientation
+
+    imgs = clip_images(SAMPLES / "dev03_prone_r.mp4", 0, 1.0)[::10]
+    boxed = [cv2.copyMakeBorder(im, 60, 60, 0, 0, cv2.BORDER_CONSTANT, value=(0, 0, 0)) for im in imgs]
+    x, y, w, h = orientation.find_content_box(boxed)
+    assert (x, w) == (0, 640) and abs(y - 60) <= 3 and abs(h - 480) <= 6
+    # Plain wall above and floor below of different heights: not bars.
+    uneven = [cv2.copyMakeBorder(im, 70, 40, 0, 0, cv2.BORDER_CONSTANT, value=(200, 200, 200))
+              for im in imgs]
+    assert orientation.find_content_box(uneven) is None

@@ -68,30 +68,30 @@ def _turn(v: np.ndarray, deg: int) -> np.ndarray:
 
 
 def gravity_score(pose, deg: int) -> float:
-    """How upright the body looks (0-3) once the picture is turned clockwise by ``deg``.
+    """How plausible the body's posture is (-1..1) once the picture is turned clockwise by
+    ``deg``: the best of three readings, each a mean of terms in [-1, 1] (image y grows
+    downwards):
 
-    Two readings of the lever back extension at its usual start, the higher one counts:
+    - standing: trunk up (hip -> shoulder), legs down (hip -> ankle);
+    - seated: trunk up, thighs level, shins down (knee -> ankle);
+    - lying (a prone set at neutral): trunk level, thighs level.
 
-    - seated: trunk pointing up (hip -> shoulder), shins pointing up (ankle -> knee) and thighs
-      level;
-    - prone: face turned down (ears -> nose), trunk and legs level.
-
-    A seated athlete turned 90 deg looks prone but with the face sideways or the thighs
-    vertical; a prone athlete turned 90 deg looks standing (thighs vertical), so each
-    rotation scores lower than the upright picture. Image y grows downwards.
+    Some turned pictures are plausible too and cannot be told apart from the skeleton alone: a
+    prone body turned 90 deg reads as standing, a standing one as lying. A seated body turned
+    90 deg (trunk level, thighs vertical) or any upright body turned 180 deg reads as none of
+    them, which is what :func:`probe_rotation` relies on.
     """
     xy = pose.xy
     mid = lambda a, b: 0.5 * (xy[a] + xy[b])  # noqa: E731
     sh, hip, knee, ankle = mid(11, 12), mid(23, 24), mid(25, 26), mid(27, 28)
-    ear, nose = mid(7, 8), xy[0]
     trunk = _unit(_turn(sh - hip, deg))
-    shin = _unit(_turn(knee - ankle, deg))
     thigh = _unit(_turn(knee - hip, deg))
-    face = _unit(_turn(nose - ear, deg))
+    shin = _unit(_turn(ankle - knee, deg))
     legs = _unit(_turn(ankle - hip, deg))
-    seated = -trunk[1] - shin[1] + (1.0 - abs(thigh[1]))
-    prone = face[1] + (1.0 - abs(trunk[1])) + (1.0 - abs(legs[1]))
-    return float(max(seated, prone))
+    standing = (-trunk[1] + legs[1]) / 2.0
+    seated = (-trunk[1] + (1.0 - abs(thigh[1])) + shin[1]) / 3.0
+    lying = ((1.0 - abs(trunk[1])) + (1.0 - abs(thigh[1]))) / 2.0
+    return float(max(standing, seated, lying))
 
 
 def _poses(frames: Sequence[np.ndarray], estimator, deg: int) -> list:
@@ -105,28 +105,30 @@ def _poses(frames: Sequence[np.ndarray], estimator, deg: int) -> list:
 
 
 def score_rotations(poses: Sequence, base: int = 0) -> dict[int, float]:
-    """Mean :func:`gravity_score` (weighted by the key joints' visibility) per clockwise
-    rotation of the original picture, from poses found in the picture turned by ``base``."""
-    scores = {}
-    for deg in ROTATIONS:
-        vals = [gravity_score(p, (deg - base) % 360) * float(np.mean(p.visibility[list(KEY_JOINTS)]))
-                for p in poses]
-        scores[deg] = float(np.mean(vals)) if vals else 0.0
-    return scores
+    """Mean :func:`gravity_score` per clockwise rotation of the original picture, from poses
+    found in the picture turned by ``base``."""
+    return {deg: float(np.mean([gravity_score(p, (deg - base) % 360) for p in poses]))
+            for deg in ROTATIONS}
 
 
-def probe_rotation(frames: Sequence[np.ndarray], estimator, margin: float = 1.2) -> tuple[int, float]:
+def probe_rotation(frames: Sequence[np.ndarray], estimator, keep: float = 0.6,
+                   accept: float = 0.8, gain: float = 0.3) -> tuple[int, float]:
     """The clockwise rotation (deg) that makes the person in ``frames`` upright, and a
     confidence in [0, 1].
 
-    The pose model finds the person in the frames as they are (MediaPipe aligns its crop
-    with the body, so it finds people lying or upside down about as well as upright ones and
-    its visibility scores cannot tell the rotations apart); when it finds nobody, it tries
-    the frames turned 90/180/270 deg. Detection rate × mean visibility says whether a person
-    is there; the anatomy says which way is up: each rotation of the landmarks is scored by
-    :func:`gravity_score` (trunk up and shins down for a seated set, face down and body level
-    for a prone one). Rotation 0 is kept unless another scores ``margin`` times higher; the
-    confidence is ``1 - second best / best``.
+    The pose model finds the person in the frames as they are; when it finds nobody, in the
+    frames turned 90/180/270 deg (detection rate × mean visibility of the key joints weighs
+    the result). Which way is up comes from the anatomy, not from visibility: MediaPipe aligns
+    its crop with the body, so it finds people lying, turned or upside down about as well as
+    upright ones, with the same visibility. Each rotation of the landmarks gets the
+    :func:`gravity_score` of its posture (standing, seated or lying).
+
+    The picture is kept as it is when its posture is plausible (score >= ``keep``): turning
+    footage that was right would ruin it, and a prone body turned 90 deg cannot be told from
+    a standing one. Another rotation is chosen only when it scores >= ``accept``, at least
+    ``gain`` above rotation 0 and ``gain`` above every other rotation (a seated athlete filmed
+    turned 90 deg, anyone upside down); a straight body that fits two rotations is left alone.
+    The confidence is the best score's lead over the runner-up, clipped to [0, 1].
     """
     if not frames:
         return 0, 0.0
@@ -140,12 +142,20 @@ def probe_rotation(frames: Sequence[np.ndarray], estimator, margin: float = 1.2)
     if not poses:
         return 0, 0.0
     rate = len(poses) / len(frames)
-    scores = {k: v * rate for k, v in score_rotations(poses, base).items()}
-    log.debug("orientation scores %s", {k: round(v, 3) for k, v in scores.items()})
+    vis = float(np.mean([np.mean(p.visibility[list(KEY_JOINTS)]) for p in poses]))
+    scores = score_rotations(poses, base)
+    log.debug("orientation scores %s (detection rate %.2f, visibility %.2f)",
+              {k: round(v, 3) for k, v in scores.items()}, rate, vis)
     best = max(scores, key=scores.get)
     ranked = sorted(scores.values(), reverse=True)
-    conf = 0.0 if ranked[0] <= 0 else max(0.0, 1.0 - max(ranked[1], 0.0) / ranked[0])
-    if best != 0 and scores[best] > 0 and scores[best] >= margin * max(scores[0], 0.0):
+    conf = float(np.clip((ranked[0] - ranked[1]) * rate * vis, 0.0, 1.0))
+    if scores[0] >= keep or best == 0:
+        return 0, float(np.clip((scores[0] - max(v for k, v in scores.items() if k != 0)) * rate * vis + 0.5, 0.0, 1.0))
+    if ranked[1] > ranked[0] - gain:  # two rotations fit about as well: a straight body
+        log.info("orientation: the picture may be turned, but the posture fits %s alike; "
+                 "kept as it is", sorted(k for k, v in scores.items() if v > ranked[0] - gain))
+        return 0, 0.0
+    if scores[best] >= accept and scores[best] >= scores[0] + gain and rate * vis >= 0.3:
         return best, conf
     return 0, conf
 
@@ -193,10 +203,10 @@ def _bars(profile: np.ndarray, ratio: float, min_frac: float) -> tuple[int, int]
     side_a, side_b = a, n - b
     if min(side_a, side_b) < min_frac * n:  # bars come in pairs of similar width
         return None
-    if abs(side_a - side_b) > 0.1 * n:
+    if abs(side_a - side_b) > max(4, 0.015 * n):  # bars are centred (a wall or floor is not)
         return None
     # The bars themselves must be clearly flatter than the picture.
-    if max(smooth[: max(1, a - 2)].mean(), smooth[min(n - 1, b + 2):].mean()) > 0.35 * ref:
+    if max(smooth[: max(1, a - 2)].mean(), smooth[min(n - 1, b + 2):].mean()) > 0.25 * ref:
         return None
     # The 5-tap smoothing and the 3x3 Laplacian spread the seam by ~3 px outwards.
     return a + 3, b - 3
@@ -207,9 +217,10 @@ def find_content_box(frames: Sequence[np.ndarray], ratio: float = 0.5,
     """The content box ``(x, y, w, h)`` (px) of frames with pillarbox or letterbox bars, or
     ``None``.
 
-    Bars are side bands (each at least ``min_frac`` of the width or height, the two of
-    similar width) whose fine detail (mean absolute Laplacian over the sampled frames) is
-    below ``ratio`` of the picture's centre and below 0.35 of it on average: black bars, or
+    Bars are side bands (each at least ``min_frac`` of the width or height, the two as wide
+    as each other within 1.5 %, as an export centres the picture) whose fine detail (mean
+    absolute Laplacian over the sampled frames) is below ``ratio`` of the picture's centre
+    and below 0.25 of it on average: black bars, or
     a blurred, scaled copy of the picture as phone editors make.
     """
     if not frames:

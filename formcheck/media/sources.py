@@ -22,7 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from formcheck.errors import SourceError
+from formcheck.errors import FormcheckError, SourceError
 
 log = logging.getLogger(__name__)
 
@@ -383,8 +383,12 @@ class VideoSource:
                          self.path, x, y, w, h)
         probed = None
         if estimator and sample and self._rot == 0:  # metadata, when present, is trusted
-            est = orientation.shared_estimator() if estimator is True else estimator
-            probed, conf = orientation.probe_rotation(sample, est)
+            try:
+                est = orientation.shared_estimator() if estimator is True else estimator
+                probed, conf = orientation.probe_rotation(sample, est)
+            except FormcheckError as e:  # e.g. the bundled model is missing: analyse as is
+                log.warning("%s: orientation probe skipped (%s)", self.path, e)
+                probed, conf = 0, 0.0
             if probed:
                 log.warning("%s: the picture looks turned (no rotation metadata); analysing it "
                             "rotated %d deg clockwise (confidence %.2f)", self.path, probed, conf)

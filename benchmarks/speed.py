@@ -1,21 +1,24 @@
-"""Speed of one clip: decode only, decode + pose model, full analysis, analysis core alone.
+"""Speed side by side on a 720p 60 fps clip and a 640x480 clip: decode, decode + model, analyze.
 
-Each mode runs ``--repeats`` times, the modes alternating (so load from other processes hits
-them alike), and the medians are reported in ms per frame and frames per second:
+The 720p 60 fps clip is made at run time from a sample clip (upscaled to 1280x720, each frame
+shown twice at 60 fps, H.264 through PyAV) in a temporary folder; nothing is committed. For each
+clip the modes run ``--repeats`` times, alternating (so load from other processes hits them
+alike), and the medians are reported in ms per frame and frames per second:
 
-- ``decode``: :class:`VideoSource` frames (container timestamps, downscaled to ``max_side_px``)
-- ``decode+model``: the same plus :meth:`PoseEstimator.detect` per frame
-- ``full``: :func:`analyze_clip` (decode + model + :class:`Analyzer` + report) on the same loaded
-  model, so that model loading (timed apart) is not in the per-frame figure
-- ``core``: :class:`Analyzer` + report over the poses of an untimed warm-up decode+model run (no video, no model)
+- ``decode``: :class:`VideoSource` frames in the caller's thread (no prefetch, no cut marks,
+  no orientation/bars probe)
+- ``decode+model``: the same plus :meth:`PoseEstimator.detect` per frame, one after the other:
+  the "decode + model loop" the issue measures against
+- ``analyze``: :func:`analyze_clip` (orientation/bars probe on the first 1.5 s, prefetching
+  decode with cut marks, model, :class:`Analyzer`, report) on the same loaded model, so that
+  model loading (timed apart, like the probe's shared model) is not in the per-frame figure
 
-``full / (decode+model)`` is the throughput ratio (frames/s of full analysis ÷ frames/s of decode +
-model): 1.0 means the analysis costs nothing next to the model. Peak memory: the process's
-``ru_maxrss`` after the runs and, in one extra untimed full run, the Python-side peak from
-``tracemalloc``.
+``analyze / (decode+model)`` is the throughput ratio (frames/s of analyze ÷ frames/s of the
+decode + model loop). Above 1.0 the prefetch thread hides decoding behind the model on the
+second core. An extra line times the model alone with ``num_poses=3`` against ``num_poses=1``.
 
-    python benchmarks/speed.py                          # sample_videos/dev01_seated_r.mp4
-    python benchmarks/speed.py CLIP --repeats 5 --max-fps 15 --json speed.json
+    python benchmarks/speed.py                          # dev01_seated_r.mp4 -> 720p60 + 640x480
+    python benchmarks/speed.py CLIP --repeats 7 --seconds 8 --json speed.json
 """
 
 from __future__ import annotations
@@ -25,11 +28,14 @@ import json
 import resource
 import statistics
 import sys
+import tempfile
 import time
-import tracemalloc
+from fractions import Fraction
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# The plain decode + model loop: decoding in the caller's thread, no cut marks, no probing.
+SERIAL = {"prefetch": 0, "detect_cuts": False, "probe_rotation": False, "crop_bars": False}
 
 
 def rss_mb() -> float:
@@ -38,144 +44,194 @@ def rss_mb() -> float:
     return r / 1024.0 if sys.platform != "darwin" else r / 2**20
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("clip", nargs="?", default=str(ROOT / "sample_videos" / "dev01_seated_r.mp4"))
-    ap.add_argument("--repeats", type=int, default=3, help="runs per mode (default 3)")
-    ap.add_argument("--max-fps", type=float, default=0.0, help="pose.max_fps for every mode (default 0 = every frame)")
-    ap.add_argument("--no-warmup", dest="warmup", action="store_false",
-                    help="skip the untimed decode+model run before the timed runs")
-    ap.add_argument("--config", help="TOML config")
-    ap.add_argument("--json", metavar="OUT", help="write the figures as JSON")
-    args = ap.parse_args(argv)
+def make_720p60(src: Path, dst: Path, seconds: float) -> Path:
+    """Re-encode the first ``seconds`` of ``src`` as 1280x720 H.264 at 60 fps (each frame twice)."""
+    import av
+    import cv2
 
-    from formcheck.core.analysis import Analyzer
-    from formcheck.config import load_config
+    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        st = out.add_stream("libx264", rate=Fraction(60))
+        st.width, st.height, st.pix_fmt = 1280, 720, "yuv420p"
+        st.options = {"preset": "veryfast", "crf": "20"}
+        k = 0
+        for fr in inp.decode(video=0):
+            if fr.time is not None and fr.time > seconds:
+                break
+            img = cv2.resize(fr.to_ndarray(format="bgr24"), (1280, 720), interpolation=cv2.INTER_CUBIC)
+            yuv = cv2.cvtColor(img, cv2.COLOR_BGR2YUV_I420)
+            for _ in range(2):
+                f = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
+                f.pts = k
+                k += 1
+                for p in st.encode(f):
+                    out.mux(p)
+        for p in st.encode(None):
+            out.mux(p)
+    return dst
+
+
+def cut_clip(src: Path, dst: Path, seconds: float) -> Path:
+    """The first ``seconds`` of ``src``, re-encoded as H.264 at its own size and rate."""
+    import av
+
+    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        ins = inp.streams.video[0]
+        st = out.add_stream("libx264", rate=ins.average_rate)
+        st.width, st.height, st.pix_fmt = ins.codec_context.width, ins.codec_context.height, "yuv420p"
+        st.options = {"preset": "veryfast", "crf": "20"}
+        for k, fr in enumerate(inp.decode(ins)):
+            if fr.time is not None and fr.time > seconds:
+                break
+            f = av.VideoFrame.from_ndarray(fr.to_ndarray(format="yuv420p"), format="yuv420p")
+            f.pts = k
+            for p in st.encode(f):
+                out.mux(p)
+        for p in st.encode(None):
+            out.mux(p)
+    return dst
+
+
+def bench_clip(clip: Path, cfg, est, repeats: int) -> dict:
     from formcheck.app.pipeline import analyze_clip
-    from formcheck.media.pose import make_estimator
-    from formcheck.render.report import build_report
     from formcheck.media.sources import VideoSource
 
-    cfg = load_config(args.config, {"pose": {"max_fps": args.max_fps}})
     pc = cfg.pose
-    clip = Path(args.clip)
-    t0 = time.perf_counter()
-    est = make_estimator(pc)
-    load_s = time.perf_counter() - t0
-    poses: list = []
 
     def decode() -> int:
         n = 0
-        with VideoSource(clip, pc.max_side_px, pc.max_fps) as src:
+        with VideoSource(clip, pc.max_side_px, pc.max_fps, **SERIAL) as src:
             for _ in src:
                 n += 1
         return n
 
     def decode_model() -> int:
         est.new_stream()
-        keep = not poses
         n = 0
-        with VideoSource(clip, pc.max_side_px, pc.max_fps) as src:
+        with VideoSource(clip, pc.max_side_px, pc.max_fps, **SERIAL) as src:
             for fr in src:
-                p = est.detect(fr.image, fr.t_s)
-                if keep:
-                    poses.append((fr.t_s, p))
+                est.detect(fr.image, fr.t_s)
                 n += 1
-            info = src.info
-        if keep:
-            poses.append(info)
         return n
 
-    def full() -> int:
+    def analyze() -> int:
         est.new_stream()
         res = analyze_clip(clip, cfg, estimator=est)
         return res.report["summary"]["frames_analysed"]
 
-    def core() -> int:
-        *frames, info = poses
-        an = Analyzer(cfg)
-        for t, p in frames:
-            an.update(t, p)
-        build_report(an.finish(), info, cfg.digest(), True)
-        return len(frames)
-
-    modes = {"decode": decode, "decode+model": decode_model, "full": full, "core": core}
-    if args.warmup:  # untimed: page in the clip and the model, record the poses for "core"
-        decode_model()
+    modes = {"decode": decode, "decode+model": decode_model, "analyze": analyze}
+    decode_model()  # untimed warm-up: page in the clip, settle the model
+    analyze()  # and load the model analyze shares for the orientation probe
     times: dict[str, list[float]] = {m: [] for m in modes}
     frames: dict[str, int] = {}
-    for r in range(args.repeats):
+    ratios = []
+    for r in range(repeats):
         for name, fn in modes.items():
             t = time.perf_counter()
             n = fn()
             times[name].append(time.perf_counter() - t)
             frames[name] = n
-            print(f"run {r + 1}/{args.repeats} {name:<13} {n} frames {times[name][-1]:.2f} s",
+            print(f"{clip.name} run {r + 1}/{repeats} {name:<13} {n} frames {times[name][-1]:.2f} s",
                   file=sys.stderr, flush=True)
-    peak_rss = rss_mb()
-
-    # Side by side in one run: time each stage of every frame of a full analysis. Run-to-run
-    # variance of the pose model (a few %) dwarfs the analysis cost, so this is the stable ratio.
-    stage = {"decode": 0.0, "model": 0.0, "analysis": 0.0}
-    in_loop_ratios = []
-    for _ in range(args.repeats):
-        est.new_stream()
-        an = Analyzer(cfg)
-        st = dict.fromkeys(stage, 0.0)
-        with VideoSource(clip, pc.max_side_px, pc.max_fps) as src:
-            it = iter(src)
-            while True:
-                a = time.perf_counter()
-                fr = next(it, None)
-                b = time.perf_counter()
-                if fr is None:
-                    break
-                p = est.detect(fr.image, fr.t_s)
-                c = time.perf_counter()
-                an.update(fr.t_s, p)
-                d = time.perf_counter()
-                st["decode"] += b - a
-                st["model"] += c - b
-                st["analysis"] += d - c
-            info = src.info
-        t = time.perf_counter()
-        build_report(an.finish(), info, cfg.digest(), True)
-        st["analysis"] += time.perf_counter() - t
-        base = st["decode"] + st["model"]
-        in_loop_ratios.append(base / (base + st["analysis"]))
-        for k in stage:
-            stage[k] += st[k] / args.repeats
-
-    tracemalloc.start()
-    est.new_stream()
-    analyze_clip(clip, cfg, estimator=est)
-    _, py_peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    est.close()
-
+        ratios.append(times["decode+model"][-1] / times["analyze"][-1])
+    with VideoSource(clip, 0, **SERIAL) as src:
+        info = src.info
     med = {m: statistics.median(v) for m, v in times.items()}
-    ms = {m: 1000.0 * med[m] / max(frames[m], 1) for m in modes}
-    fps = {m: frames[m] / med[m] if med[m] > 0 else float("nan") for m in modes}
-    ratio = fps["full"] / fps["decode+model"]
-    print(f"\n{clip.name}: {frames['full']} frames analysed, max_fps {pc.max_fps:g}, "
-          f"median of {args.repeats} alternating runs; model load {load_s:.2f} s (not included)")
-    print(f"{'mode':<14} {'ms/frame':>9} {'frames/s':>9}   runs (s)")
-    for m in modes:
-        print(f"{m:<14} {ms[m]:>9.2f} {fps[m]:>9.1f}   " + " ".join(f"{v:.2f}" for v in times[m]))
-    print(f"throughput full / (decode+model): {ratio:.3f}  "
-          f"(analysis + report add {ms['full'] - ms['decode+model']:+.2f} ms/frame; core alone {ms['core']:.2f} ms/frame)")
-    n_full = max(frames["full"], 1)
-    print(f"side by side in one run (mean of {args.repeats}): decode {1000 * stage['decode'] / n_full:.2f}, "
-          f"model {1000 * stage['model'] / n_full:.2f}, analysis + report {1000 * stage['analysis'] / n_full:.2f} ms/frame; "
-          f"throughput full / (decode+model) = {statistics.median(in_loop_ratios):.3f}")
-    print(f"peak RSS {peak_rss:.0f} MB (ru_maxrss, whole process); Python-side peak of one full run "
-          f"{py_peak / 2**20:.1f} MB (tracemalloc)")
+    return {
+        "clip": str(clip), "size": f"{info.width}x{info.height}", "fps": info.fps,
+        "frames": frames, "seconds": times,
+        "ms_per_frame": {m: 1000.0 * med[m] / max(frames[m], 1) for m in modes},
+        "frames_per_s": {m: frames[m] / med[m] for m in modes},
+        "ratio": (frames["analyze"] / med["analyze"]) / (frames["decode+model"] / med["decode+model"]),
+        "ratio_per_pair": ratios,
+        "ratio_median_of_pairs": statistics.median(ratios),
+    }
+
+
+def bench_num_poses(clip: Path, cfg, n_frames: int, repeats: int) -> dict:
+    """Model time per frame with num_poses=1 and 3 (same frames, alternating)."""
+    from formcheck.media.pose import PoseEstimator
+    from formcheck.media.sources import VideoSource
+
+    pc = cfg.pose
+    with VideoSource(clip, pc.max_side_px, 0, **SERIAL) as src:
+        frames = [fr for _, fr in zip(range(n_frames), src)]
+    ests = {n: PoseEstimator(pc.model, pc.min_detection_confidence, pc.min_presence_confidence,
+                             pc.min_tracking_confidence, num_poses=n) for n in (1, 3)}
+    t: dict[int, list[float]] = {1: [], 3: []}
+    for _ in range(repeats):
+        for n, est in ests.items():
+            est.new_stream()
+            a = time.perf_counter()
+            for fr in frames:
+                est.detect_all(fr.image, fr.t_s)
+            t[n].append((time.perf_counter() - a) / len(frames))
+    for est in ests.values():
+        est.close()
+    med = {n: statistics.median(v) for n, v in t.items()}
+    return {"frames": len(frames), "ms_per_frame": {str(n): 1000 * m for n, m in med.items()},
+            "slowdown_3_vs_1": med[3] / med[1]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("clip", nargs="?", default=str(ROOT / "sample_videos" / "dev01_seated_r.mp4"),
+                    help="source clip (640x480); the 720p60 clip is made from it")
+    ap.add_argument("--repeats", type=int, default=5, help="runs per mode (default 5)")
+    ap.add_argument("--seconds", type=float, default=5.0,
+                    help="length of the clips timed (default 5 s: 150 frames at 30 fps, 300 at 60)")
+    ap.add_argument("--max-fps", type=float, default=0.0, help="pose.max_fps (default 0 = every frame)")
+    ap.add_argument("--no-num-poses", dest="num_poses", action="store_false",
+                    help="skip the num_poses=3 vs 1 line")
+    ap.add_argument("--config", help="TOML config")
+    ap.add_argument("--json", metavar="OUT", help="write the figures as JSON")
+    args = ap.parse_args(argv)
+
+    from formcheck.config import load_config
+    from formcheck.media.pose import PoseEstimator
+
+    cfg = load_config(args.config, {"pose": {"max_fps": args.max_fps}})
+    pc = cfg.pose
+    src = Path(args.clip)
+    t0 = time.perf_counter()
+    est = PoseEstimator(pc.model, pc.min_detection_confidence, pc.min_presence_confidence,
+                        pc.min_tracking_confidence)
+    load_s = time.perf_counter() - t0
+    results = []
+    with tempfile.TemporaryDirectory(prefix="formcheck-speed-") as tmp:
+        hd = make_720p60(src, Path(tmp) / "hd720p60.mp4", args.seconds)
+        sd = cut_clip(src, Path(tmp) / "sd640x480.mp4", args.seconds)
+        for clip in (hd, sd):
+            results.append(bench_clip(clip, cfg, est, args.repeats))
+        est.close()
+        poses = bench_num_poses(sd, cfg, 60, args.repeats) if args.num_poses else None
+    peak = rss_mb()
+
+    print(f"\nsource {src.name}, first {args.seconds:g} s; max_fps {pc.max_fps:g}; median of "
+          f"{args.repeats} alternating runs per clip; model load {load_s:.2f} s (not included)")
+    print(f"{'clip':<18} {'frames':>6} {'decode':>17} {'decode+model':>17} {'analyze':>17} "
+          f"{'ratio':>6} {'pairs':>6}")
+    for r in results:
+        def cell(m: str, r=r) -> str:
+            return f"{r['ms_per_frame'][m]:6.2f} ms {r['frames_per_s'][m]:4.0f}/s"
+
+        label = f"{r['size']} {r['fps']:.0f} fps"
+        print(f"{label:<18} {r['frames']['analyze']:>6} {cell('decode'):>17} {cell('decode+model'):>17} "
+              f"{cell('analyze'):>17} {r['ratio']:>6.3f} {r['ratio_median_of_pairs']:>6.3f}")
+    print("ratio = analyze frames/s ÷ (decode + model loop) frames/s, from the medians; pairs = "
+          "median of the ratios of each decode+model run and the analyze run right after it "
+          "(robust to load that drifts between runs). Per pair: "
+          + "; ".join(f"{Path(r['clip']).stem} " + " ".join(f"{x:.3f}" for x in r["ratio_per_pair"])
+                      for r in results))
+    if poses:
+        print(f"num_poses=3 vs 1 (model alone, {poses['frames']} frames of the 640x480 clip): "
+              f"{poses['ms_per_frame']['3']:.2f} vs {poses['ms_per_frame']['1']:.2f} ms/frame, "
+              f"x{poses['slowdown_3_vs_1']:.2f}")
+    print(f"peak RSS {peak:.0f} MB (ru_maxrss, whole process)")
     if args.json:
         Path(args.json).write_text(json.dumps({
-            "clip": str(clip), "frames": frames, "repeats": args.repeats, "max_fps": pc.max_fps,
-            "model_load_s": load_s, "seconds": times, "median_ms_per_frame": ms, "fps": fps,
-            "throughput_ratio_full_vs_decode_model": ratio, "peak_rss_mb": peak_rss,
-            "python_peak_mb": py_peak / 2**20,
+            "source": str(src), "seconds": args.seconds, "repeats": args.repeats,
+            "max_fps": pc.max_fps, "model_load_s": load_s, "clips": results,
+            "num_poses": poses, "peak_rss_mb": peak,
         }, indent=1) + "\n")
     return 0
 

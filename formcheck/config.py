@@ -40,6 +40,7 @@ class PoseConfig:
     min_tracking_confidence: float = _f(0.5, "MediaPipe tracking confidence, 0-1", 0.0, 1.0)
     max_side_px: int = _f(1280, "downscale frames whose longer side exceeds this (0 = never)", 0, 10000)
     max_fps: float = _f(0.0, "offline: analyse at most this many frames per second (0 = every frame)", 0.0, 1000.0)
+    num_poses: int = _f(1, "people detected per frame (1 = the most prominent; more for choosing the exerciser)", 1, 10)
 
 
 @dataclass
@@ -98,7 +99,7 @@ class LiveConfig:
 
 @dataclass
 class VideoConfig:
-    webm_codec: str = _f("vp8", "annotated .webm videos: vp8 (fast) or vp9 (smaller, ~10x slower to encode here)", choices=("vp8", "vp9"))
+    webm_codec: str = _f("vp8", "annotated .webm videos: vp8 or vp9 (smaller files); .mp4 is H.264", choices=("vp8", "vp9"))
 
 
 @dataclass

@@ -261,7 +261,7 @@ def test_ascii_text():
     assert ascii_text("Finish tall — 10°") == "Finish tall - 10 deg"
 
 
-@pytest.mark.parametrize("suffix,fourccs", [(".mp4", {"avc1", "mp4v", "FMP4", "MP4V"}),
+@pytest.mark.parametrize("suffix,fourccs", [(".mp4", {"avc1", "h264", "mp4v", "FMP4", "MP4V"}),
                                             (".webm", {"VP90", "VP80"})])
 def test_video_annotator_keeps_real_timing(tmp_path, suffix, fourccs):
     out = tmp_path / f"a{suffix}"

@@ -63,15 +63,10 @@ examples:
 
 
 def sample_clip() -> Path:
-    """The bundled sample clip (the checkout's sample_videos/)."""
-    here = Path(__file__).resolve().parents[2] / "sample_videos"
-    clips = sorted(here.glob("*.mp4"))
-    if not clips:
-        raise FormcheckError(
-            "No bundled sample clip found (sample_videos/ is missing). "
-            "Run `formcheck analyze YOUR_CLIP.mp4`."
-        )
-    return clips[0]
+    """The bundled sample clip (package data: formcheck/data/, also in an installed wheel)."""
+    from formcheck.media.samples import bundled_sample
+
+    return bundled_sample()
 
 
 def add_parser(sub) -> None:

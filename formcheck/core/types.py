@@ -147,12 +147,17 @@ class ClipInfo:
     """Container facts of a clip (or a camera session).
 
     Attributes:
-        path: the file path (``camera:<description>`` for a live camera).
-        fps: nominal frame rate (Hz; 0 when the container does not say).
-        n_frames: frames the container announces (0 when unknown).
-        duration_s: ``n_frames / fps`` in seconds (0 when unknown).
-        width, height: pixels of the upright (rotated) frames.
-        rotation_deg: rotation metadata applied to make the frames upright (deg).
+        path: the file.
+        fps: average frame rate (frames/s) announced by the container (0 when unknown).
+        n_frames: frame count announced by the container (0 when unknown).
+        duration_s: duration (s) announced by the container (0 when unknown).
+        width, height: size (px) of the upright (rotated) frames before any downscale or crop.
+        rotation_deg: clockwise rotation (deg, 0/90/180/270) applied from the display matrix.
+        rotation_probe: extra clockwise rotation (deg) found by looking at the person
+            (:func:`formcheck.media.orientation.probe_rotation`) when the file carries no
+            rotation metadata but was filmed turned; ``None`` when not probed.
+        crop: content box ``(x, y, w, h)`` in upright pixels when pillarbox/letterbox bars were
+            cropped away, else ``None``.
     """
 
     path: str
@@ -162,3 +167,5 @@ class ClipInfo:
     width: int
     height: int
     rotation_deg: int
+    rotation_probe: int | None = None
+    crop: tuple[int, int, int, int] | None = None

@@ -1,4 +1,4 @@
-"""Overlays drawn on video frames, and the annotated-video writer (edge module: OpenCV).
+"""Overlays drawn on video frames (edge module: OpenCV drawing).
 
 Drawing follows the supervision pattern: each annotator is a small object whose
 ``annotate(frame_bgr, state) -> frame_bgr`` draws one thing; :class:`FormOverlay` composes them.
@@ -6,22 +6,15 @@ What to draw comes in an :class:`OverlayState`, gathered from the :class:`~formc
 Analyzer` by :class:`OverlayTracker` (which also rations cues with
 :class:`~formcheck.core.cues.CueRationer`). Nothing here changes the analysis.
 
-:class:`VideoAnnotator` is the ``on_frame`` hook used by ``formcheck analyze --annotate OUT`` and
-by ``formcheck live --record OUT``: it draws the overlay on every analysed frame and writes the
-video at the source's real timing (frames carry container/camera times; a frame that arrives
-late, e.g. after live frame dropping, is held so the video keeps real time).
+The annotated-video writer (:class:`~formcheck.media.video_out.VideoAnnotator`) lives in
+:mod:`formcheck.media.video_out`; importing it from here still works.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import os
-import queue
-import tempfile
-import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 from collections.abc import Iterable, Sequence
 
 import cv2
@@ -31,18 +24,9 @@ from formcheck.config import Config, FaultConfig, RepConfig
 from formcheck.core.cues import Cue, CueRationer
 from formcheck.core.landmarks import SKELETON
 from formcheck.errors import VideoWriteError  # noqa: F401  (re-exported)
-from formcheck.media.native import quiet_native_stderr
 from formcheck.core.types import PoseFrame
 
 log = logging.getLogger(__name__)
-
-# fourcc candidates per container, in order of preference. VP9 is what the issue asks for;
-# note it encodes at ~120-180 ms per 640x480 frame with this OpenCV build (writer options
-# cannot be passed), VP8 at ~15 ms, so real-time recording prefers VP8.
-# WebM: VP8 by default (every browser plays it, like VP9, and OpenCV's VP9 encoder is ~10x
-# slower: minutes for a 15 s clip on 2 cores); `[video] webm_codec = "vp9"` asks for VP9.
-WEBM_FOURCCS = {"vp8": ("VP80", "VP90"), "vp9": ("VP90", "VP80")}
-FOURCCS: dict[str, tuple[str, ...]] = {".webm": WEBM_FOURCCS["vp8"], ".mp4": ("avc1", "mp4v")}
 
 # Colours (BGR).
 WHITE = (255, 255, 255)
@@ -182,15 +166,38 @@ def _box(img: np.ndarray, x0: int, y0: int, x1: int, y1: int, color=BLACK, alpha
     cv2.addWeighted(overlay, alpha, roi, 1.0 - alpha, 0.0, dst=roi)
 
 
+OUTLINE_PX = 1  # width (px) of the dark outline around overlay text
+
+
 def _text(img: np.ndarray, text: str, org: tuple[int, int], scale: float, color=WHITE,
           thickness: int = 1, outline: bool = True) -> int:
-    """Draw ASCII text with a dark outline; return its width in pixels."""
+    """Draw ASCII text with a dark outline; return its width in pixels.
+
+    The outline is the fill's own stroke (same font thickness, so the same glyph advances)
+    dilated by :data:`OUTLINE_PX`: drawing it with a thicker stroke would widen every glyph's
+    advance in OpenCV 5 and the letters would show twice ("PAST NEUTRALL").
+    """
     text = ascii_text(text)
     org = (int(org[0]), int(org[1]))
+    (tw, th), base = cv2.getTextSize(text, FONT, scale, thickness)
     if outline:
-        cv2.putText(img, text, org, FONT, scale, BLACK, thickness + 2, cv2.LINE_AA)
+        pad = thickness + OUTLINE_PX + 2
+        x0, y0 = org[0] - pad, org[1] - th - pad
+        x1, y1 = org[0] + tw + pad, org[1] + base + pad
+        H, W = img.shape[:2]
+        cx0, cy0, cx1, cy1 = max(0, x0), max(0, y0), min(W, x1), min(H, y1)
+        if cx1 > cx0 and cy1 > cy0:
+            mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+            cv2.putText(mask, text, (org[0] - x0, org[1] - y0), FONT, scale, 255, thickness,
+                        cv2.LINE_AA)
+            k = 2 * OUTLINE_PX + 1
+            mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+            m = mask[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0]
+            roi = img[cy0:cy1, cx0:cx1]
+            keep = (255 - m.astype(np.uint16))[..., None]
+            roi[:] = ((roi.astype(np.uint16) * keep + 127) // 255).astype(np.uint8)  # black, AA
     cv2.putText(img, text, org, FONT, scale, color, thickness, cv2.LINE_AA)
-    return cv2.getTextSize(text, FONT, scale, thickness)[0][0]
+    return tw
 
 
 def _wrap(text: str, max_w: int, scale: float, thickness: int) -> list[str]:
@@ -412,232 +419,15 @@ class FormOverlay:
         return out
 
 
-# --------------------------------------------------------------------------- video writing
-def _fourcc_candidates(path: Path, realtime: bool, webm_codec: str = "vp8") -> tuple[str, ...]:
-    table = dict(FOURCCS)
-    table[".webm"] = WEBM_FOURCCS["vp8" if realtime else webm_codec]
-    suffix = path.suffix.lower()
-    if suffix not in table:
-        raise VideoWriteError(
-            f"Cannot write {path}: expected a .webm or .mp4 file name, got '{suffix or 'no suffix'}'. "
-            "Use .webm (plays in browsers and in the HTML report) or .mp4."
-        )
-    return table[suffix]
+# --------------------------------------------------------------------------- compatibility
+_MOVED = {"VideoAnnotator", "pick_fourcc", "_fourcc_candidates", "_WriterThread", "FOURCCS",
+          "WEBM_FOURCCS", "atomic_output"}
 
 
-def _try_open(path: Path, fourcc: str, fps: float, size: tuple[int, int]) -> cv2.VideoWriter | None:
-    with quiet_native_stderr():
-        wr = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), float(fps), size)
-    if wr.isOpened():
-        return wr
-    wr.release()
-    return None
+def __getattr__(name: str):
+    """The video writer moved to :mod:`formcheck.media.video_out`; old imports keep working."""
+    if name in _MOVED:
+        from formcheck.media import video_out
 
-
-_PROBED: dict[tuple[str, tuple[str, ...]], str] = {}
-
-
-def pick_fourcc(path: Path, candidates: Sequence[str]) -> str:
-    """The first fourcc of ``candidates`` that this OpenCV build can write into ``path``'s
-    container (probed once per process on a tiny temporary file in the same folder)."""
-    key = (path.suffix.lower(), tuple(candidates))
-    if key in _PROBED:
-        return _PROBED[key]
-    folder = path.parent if str(path.parent) else Path(".")
-    for fcc in candidates:
-        fd, tmp = tempfile.mkstemp(suffix=path.suffix, dir=folder, prefix=".formcheck-probe-")
-        os.close(fd)
-        try:
-            wr = _try_open(Path(tmp), fcc, 30.0, (64, 64))
-            if wr is not None:
-                wr.write(np.zeros((64, 64, 3), np.uint8))
-                wr.release()
-                _PROBED[key] = fcc
-                return fcc
-        finally:
-            try:
-                os.remove(tmp)
-            except OSError:
-                pass
-    raise VideoWriteError(
-        f"This OpenCV build cannot write {path.suffix} video (tried codecs {', '.join(candidates)}). "
-        "Try the other format (.webm or .mp4)."
-    )
-
-
-class _WriterThread:
-    """Encodes frames in a background thread, keeping real timing by repeating frames.
-
-    Items are (image, t_s). The video is written at ``fps``; the frame shown at output time
-    ``k / fps`` is the newest input frame whose time is <= that (so late/dropped frames are
-    filled by holding the previous image, and the video keeps the source's clock).
-    """
-
-    def __init__(self, path: Path, fourcc: str, fps: float, size: tuple[int, int], maxsize: int) -> None:
-        self.path, self.fourcc, self.fps, self.size = path, fourcc, fps, size
-        self.written = 0
-        self.error: BaseException | None = None
-        wr = _try_open(path, fourcc, fps, size)
-        if wr is None:
-            raise VideoWriteError(
-                f"OpenCV could not open {path} for writing with codec {fourcc} at {size[0]}x{size[1]}, "
-                f"{fps:.2f} fps. Check the folder is writable, or try the other format (.webm / .mp4)."
-            )
-        self._writer = wr
-        self._q: queue.Queue = queue.Queue(maxsize=maxsize)
-        self._t0: float | None = None
-        self._thread = threading.Thread(target=self._loop, name="formcheck-video-writer", daemon=True)
-        self._thread.start()
-
-    def put(self, image: np.ndarray, t_s: float, block: bool = True) -> bool:
-        if self.error is not None:
-            raise VideoWriteError(f"Writing {self.path} failed: {self.error}") from self.error
-        try:
-            self._q.put((image, t_s), block=block)
-            return True
-        except queue.Full:
-            return False
-
-    def _loop(self) -> None:
-        last = None
-        try:
-            while True:
-                item = self._q.get()
-                if item is None:
-                    break
-                image, t = item
-                if image.shape[1::-1] != self.size:
-                    image = cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)
-                if self._t0 is None:
-                    self._t0 = t
-                # Output frames due up to and including this input's time.
-                target = int(math.floor((t - self._t0) * self.fps + 0.5)) + 1
-                if last is not None:
-                    while self.written < target - 1:  # hold the previous image over a gap
-                        self._writer.write(last)
-                        self.written += 1
-                if self.written < target:
-                    self._writer.write(image)
-                    self.written += 1
-                last = image
-        except BaseException as e:  # surfaced to the caller on the next put()/close()
-            self.error = e
-            log.exception("video writer failed")
-            while True:  # drain so producers never block forever
-                try:
-                    if self._q.get_nowait() is None:
-                        break
-                except queue.Empty:
-                    break
-
-    def close(self) -> None:
-        if self._thread.is_alive():
-            self._q.put(None)
-            self._thread.join()
-        self._writer.release()
-        if self.error is not None:
-            raise VideoWriteError(f"Writing {self.path} failed: {self.error}") from self.error
-
-
-class VideoAnnotator:
-    """Draw the overlay on each analysed frame and write the annotated video.
-
-    Args:
-        out_path: ``.webm`` (VP9, VP8 as fallback) or ``.mp4`` (H.264 'avc1' when this OpenCV
-            build can write it, else MPEG-4 'mp4v').
-        config: the analysis configuration (zone limits for the gauge, cue timings).
-        fps: output frame rate; ``None`` estimates it from the first frames' source times.
-        realtime: live recording: prefer fast codecs (VP8 for .webm) and drop frames from the
-            recording rather than slowing the caller when the encoder falls behind.
-        overlay, tracker: share the live loop's overlay objects (optional).
-
-    Use as ``on_frame(frame, pose, analyzer, events)`` hook (see
-    :func:`formcheck.app.pipeline.analyze_clip`), or call :meth:`write` with ready-drawn images;
-    always :meth:`close` (or use as a context manager).
-    """
-
-    FPS_PROBE_FRAMES = 15
-
-    def __init__(self, out_path: str | os.PathLike, config: Config, fps: float | None = None,
-                 realtime: bool = False, overlay: FormOverlay | None = None,
-                 tracker: OverlayTracker | None = None) -> None:
-        self.path = Path(out_path)
-        if fps is not None and not (fps > 0 and math.isfinite(fps)):
-            raise ValueError(f"fps: expected a positive frame rate, got {fps}")
-        folder = self.path.parent if str(self.path.parent) else Path(".")
-        if not folder.is_dir():
-            raise VideoWriteError(f"Cannot write {self.path}: the folder {folder} does not exist.")
-        if self.path.is_dir():
-            raise VideoWriteError(f"Cannot write {self.path}: it is a folder; give a file name ending .webm or .mp4.")
-        self.fourcc = pick_fourcc(
-            self.path, _fourcc_candidates(self.path, realtime, config.video.webm_codec))
-        self.fps = fps
-        self.realtime = realtime
-        self.overlay = overlay or FormOverlay(config)
-        self.tracker = tracker or OverlayTracker(config)
-        self._pending: list[tuple[np.ndarray, float]] = []
-        self._writer: _WriterThread | None = None
-        self.dropped = 0
-        self.closed = False
-        log.info("annotated video %s: codec %s", self.path, self.fourcc)
-
-    def __enter__(self) -> VideoAnnotator:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    @property
-    def frames_written(self) -> int:
-        return self._writer.written if self._writer is not None else 0
-
-    def on_frame(self, frame, pose, analyzer, events) -> None:
-        """Hook for :func:`~formcheck.app.pipeline.analyze_frames`: draw and write one frame."""
-        state, _ = self.tracker.update(frame.t_s, pose, analyzer, events)
-        self.write(self.overlay.annotate(frame.image, state), frame.t_s)
-
-    def write(self, image: np.ndarray, t_s: float) -> None:
-        """Queue an already annotated BGR image taken at source time ``t_s`` (s)."""
-        if self.closed:
-            raise VideoWriteError(f"{self.path}: write() after close()")
-        if self._writer is None:
-            self._pending.append((image, t_s))
-            if self.fps is None and len(self._pending) < self.FPS_PROBE_FRAMES:
-                return
-            self._open()
-            return
-        if not self._writer.put(image, t_s, block=not self.realtime):
-            self.dropped += 1
-
-    def _estimate_fps(self) -> float:
-        ts = np.array([t for _, t in self._pending])
-        dt = np.diff(ts)
-        dt = dt[dt > 0]
-        if len(dt) == 0:
-            return 30.0
-        return float(np.clip(1.0 / np.median(dt), 1.0, 240.0))
-
-    def _open(self) -> None:
-        fps = self.fps or self._estimate_fps()
-        self.fps = fps
-        h, w = self._pending[0][0].shape[:2]
-        self._writer = _WriterThread(self.path, self.fourcc, fps, (w, h),
-                                     maxsize=8 if self.realtime else 32)
-        pending, self._pending = self._pending, []
-        for image, t in pending:
-            self._writer.put(image, t)
-
-    def close(self) -> None:
-        """Flush and finalise the file (idempotent)."""
-        if self.closed:
-            return
-        self.closed = True
-        if self._writer is None and self._pending:
-            self._open()
-        if self._writer is None:
-            log.warning("%s: no frames were analysed, so no annotated video was written", self.path)
-            return
-        self._writer.close()
-        if self.dropped:
-            log.warning("%s: %d frames were left out of the recording (encoder too slow)",
-                        self.path, self.dropped)
+        return getattr(video_out, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -198,6 +198,12 @@ class Session:
         """Analyse one frame: pose, analysis, then every sink."""
         if self.result is not None:
             raise RuntimeError("Session.step() after finish(): start a new Session for a new set")
+        if getattr(frame, "cut", False):
+            # A new shot: the pose tracker and the set start again (never count across a cut).
+            self.events.extend(self.analyzer.scene_cut(frame.t_s))
+            new_stream = getattr(self.estimator, "new_stream", None)
+            if new_stream is not None:
+                new_stream()
         pose = self.estimator.detect(frame.image, frame.t_s)
         if self._roll is not None and not self._roll.done:
             self._roll.offer(frame, pose, self.analyzer)

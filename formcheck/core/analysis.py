@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -53,6 +53,7 @@ class SetResult:
     frames_total: int
     frames_with_pose: int
     smoothing: str = "causal one-euro"  # how series["extension_deg"] was smoothed
+    scene: dict = field(default_factory=dict)  # camera roll, set start, analysed spans and cuts
 
     @property
     def counted(self) -> list[Rep]:
@@ -170,6 +171,11 @@ class Analyzer:
         self.camera_roll_deg = float(self.cfg.kinematics.camera_roll_deg)
         self.camera_roll_confidence: float | None = None
         self._early: dict[int, set[str]] = {}  # rep's first top sample -> fault ids cued early
+        self._spans: list[tuple[float, float]] = []
+        self._span_start: float | None = None
+        self._last_t: float | None = None
+        self._cuts: list[float] = []
+        self._armed_t: float | None = None
 
     # ------------------------------------------------------------------ public API
     @property
@@ -187,6 +193,9 @@ class Analyzer:
     def update(self, t_s: float, pose: PoseFrame | None) -> list[Event]:
         """Feed the pose of the frame at ``t_s`` seconds (``None``: nobody found)."""
         self.frames_total += 1
+        if self._span_start is None:
+            self._span_start = t_s
+        self._last_t = t_s
         events: list[Event] = []
         body = K.body_from_frame(pose) if pose is not None else None
         if body is not None:
@@ -260,8 +269,47 @@ class Analyzer:
             facing=self.view.facing if self.view else None,
             reps=list(self.reps), warnings=list(self.warnings), series=series,
             frames_total=self.frames_total, frames_with_pose=self.frames_with_pose,
-            smoothing=smoothing,
+            smoothing=smoothing, scene=self.scene(),
         )
+
+    def scene(self) -> dict:
+        """What the analysis found about the footage: the camera's roll (deg, with the
+        confidence of its estimate), when the set started (s), the scene cuts (s) and the spans
+        of time analysed between them (never counted across)."""
+        spans = [list(sp) for sp in self._spans]
+        if self._span_start is not None and self._last_t is not None:
+            spans.append([self._span_start, self._last_t])
+        r = lambda v: None if v is None else round(float(v), 3)  # noqa: E731
+        return {
+            "camera_roll_deg": r(self.camera_roll_deg),
+            "camera_roll_confidence": r(self.camera_roll_confidence),
+            "set_started_s": r(self._armed_t),
+            "cuts_s": [r(c) for c in self._cuts],
+            "spans_s": [[r(a), r(b)] for a, b in spans],
+        }
+
+    def scene_cut(self, t_s: float) -> list[Event]:
+        """The footage cut to another shot at ``t_s``: close the set so far (never count across
+        a cut), and decide the view, the legs and the set-up again from the new shot."""
+        if self._span_start is not None and self._last_t is not None:
+            self._spans.append((self._span_start, self._last_t))
+        self._span_start = None
+        self._cuts.append(float(t_s))
+        events = self._handle(self.machine.finish(self.buf.next_index - 1))
+        self.machine.reset()
+        self._euro.reset()
+        self._vel_lp.reset()
+        self._prev = None
+        self._ref_hip = None
+        self._tracking = False
+        self.view = None
+        self._pending_bodies.clear()
+        self._window.clear()
+        self._legs.clear()
+        self._thighs.clear()
+        self._thighs_w.clear()
+        self._legs_moved_t = t_s
+        return events + [Event(EventKind.VIEW, t_s, "Scene cut: a new shot starts here.")]
 
     def set_neutral_offset(self, deg: float) -> None:
         """Calibrated neutral (live 'c' key): ``deg`` is subtracted from every following e."""
@@ -517,6 +565,8 @@ class Analyzer:
             kind = ev[0]
             t = self.buf.cols["t"][-1] if len(self.buf) else 0.0
             if kind == "armed":
+                if self._armed_t is None:
+                    self._armed_t = t
                 events.append(Event(EventKind.ARMED, t, f"ready — set starts at the {ev[1]}", {"start": ev[1]}))
             elif kind == "counted":
                 events.append(Event(EventKind.REP_COUNTED, t, f"rep {ev[1]}", {"count": ev[1]}))

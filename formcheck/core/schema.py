@@ -222,7 +222,8 @@ class Report:
             clip=ClipMeta.from_info(clip), profile=result.profile, facing=result.facing,
             config_digest=config_digest, summary=Summary.from_result(result),
             warnings=tuple(result.warnings), reps=tuple(RepRecord.from_rep(r) for r in result.reps),
-            frames=frames, extra=tuple((extra or {}).items()),
+            frames=frames,
+            extra=tuple((({"scene": result.scene} if result.scene else {}) | dict(extra or {})).items()),
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -204,7 +204,11 @@ class Session:
             new_stream = getattr(self.estimator, "new_stream", None)
             if new_stream is not None:
                 new_stream()
-        pose = self.estimator.detect(frame.image, frame.t_s)
+        if self.config.pose.num_poses > 1 and hasattr(self.estimator, "detect_all"):
+            # Several people: follow the exerciser's track, ignore the others.
+            pose = self.analyzer.pick_exerciser(frame.t_s, self.estimator.detect_all(frame.image, frame.t_s))
+        else:
+            pose = self.estimator.detect(frame.image, frame.t_s)
         if self._roll is not None and not self._roll.done:
             self._roll.offer(frame, pose, self.analyzer)
         events = self.analyzer.update(frame.t_s, pose)

@@ -172,6 +172,7 @@ class Analyzer:
         self.camera_roll_confidence: float | None = None
         self._early: dict[int, set[str]] = {}  # rep's first top sample -> fault ids cued early
         self._spans: list[tuple[float, float]] = []
+        self._track: tuple[np.ndarray, float, float] | None = None  # exerciser: hip px, torso px, t
         self._span_start: float | None = None
         self._last_t: float | None = None
         self._cuts: list[float] = []
@@ -198,6 +199,13 @@ class Analyzer:
         self._last_t = t_s
         events: list[Event] = []
         body = K.body_from_frame(pose) if pose is not None else None
+        if body is not None and not self._same_person(t_s, body):
+            # Someone else (a bystander in front): the exerciser is hidden, not gone. Bridge it
+            # for as long as the track is kept, without resetting the set.
+            self._series_append(t_s, math.nan, math.nan, math.nan, 0.0)
+            if self.keep_series and self._gap_start is None and self.view is not None:
+                self._gap_start = len(self._series["t_s"]) - 1
+            return events
         if body is not None:
             kc = self.cfg.kinematics
             seen = min(body.visibility[j] for j in ("shoulder", "hip"))
@@ -223,6 +231,44 @@ class Analyzer:
         if self.machine.count == 0 and self.machine.phase is not Phase.TOP:
             events += self._recheck_view(t_s)  # no rep yet: the set may not have started
         return events + self._process(t_s, body)
+
+    def update_many(self, t_s: float, poses: list[PoseFrame]) -> list[Event]:
+        """Feed every person found in the frame (a multi-person pose model); the exerciser's
+        track is followed and the others are ignored."""
+        return self.update(t_s, self.pick_exerciser(t_s, poses))
+
+    def pick_exerciser(self, t_s: float, poses: list[PoseFrame]) -> PoseFrame | None:
+        """The pose that continues the exerciser's track (nearest hip, similar size); with no
+        track yet, the person whose legs are stillest relative to their size, then the largest."""
+        if not poses:
+            return None
+        bodies = [K.body_from_frame(p) for p in poses]
+        if self._track is not None and t_s - self._track[2] <= self.TRACK_KEEP_S:
+            hip, torso, _ = self._track
+            cost = [float(np.linalg.norm(b.hip - hip)) / torso for b in bodies]
+            return poses[int(np.argmin(cost))]
+        size = [float(np.linalg.norm(b.shoulder - b.hip)) for b in bodies]
+        return poses[int(np.argmax(size))]
+
+    TRACK_KEEP_S = 1.0  # a track not seen for longer may be taken up by whoever is in view
+    TRACK_JUMP = 0.6  # a hip further than this many torso lengths from the track: another person
+    TRACK_SCALE = 1.6  # a torso this many times longer or shorter: another person
+
+    def _same_person(self, t: float, b: K.Body) -> bool:
+        """Whether ``b`` continues the exerciser's track (single-person models return whoever is
+        most prominent: a bystander crossing in front must neither take over nor reset the set)."""
+        torso = float(np.linalg.norm(b.shoulder - b.hip))
+        if torso <= 1e-6:
+            return False
+        tr = self._track
+        if tr is not None and t - tr[2] <= self.TRACK_KEEP_S:
+            hip, t_torso, _ = tr
+            jump = float(np.linalg.norm(b.hip - hip)) / t_torso
+            scale = max(torso / t_torso, t_torso / torso)
+            if jump > self.TRACK_JUMP or scale > self.TRACK_SCALE:
+                return False
+        self._track = (b.hip.copy(), torso, t)
+        return True
 
     def set_camera_roll(self, deg: float, confidence: float | None = None) -> None:
         """The camera's roll (deg, clockwise on screen), estimated from the scene by the edge.

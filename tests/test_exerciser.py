@@ -1,0 +1,88 @@
+"""Following the exerciser: bystanders, several people, scene cuts (pure core, no model)."""
+
+import numpy as np
+import pytest
+
+from formcheck.config import Config
+from formcheck.core.analysis import Analyzer
+from formcheck.core.types import PoseFrame
+from synth import RepScript, body_frames, script_set
+
+
+def bystander(f: PoseFrame, dx: float = 260.0, scale: float = 1.0) -> PoseFrame:
+    """Another person: the same skeleton moved ``dx`` px along the image and scaled."""
+    c = f.xy.mean(axis=0)
+    xy = (f.xy - c) * scale + c + (dx, 0.0)
+    return PoseFrame(f.t_s, xy, f.visibility, f.z, None, f.image_wh)
+
+
+def three_reps():
+    t, e, neck, shift = script_set([RepScript(), RepScript(), RepScript()])
+    return body_frames(t, e, "seated", "right", noise_px=0.5, seed=4)
+
+
+def feed(frames, an=None):
+    an = an or Analyzer(Config())
+    for f in frames:
+        an.update(f.t_s, f)
+    return an.finish()
+
+
+def test_a_bystander_crossing_neither_takes_over_nor_resets_the_count():
+    frames = three_reps()
+    n = len(frames)
+    assert feed(frames).rep_count == 3
+    # A single-person model returns the bystander for 0.6 s in the middle of the second rep.
+    crossed = [bystander(f) if 0.45 * n <= k < 0.45 * n + 18 else f for k, f in enumerate(frames)]
+    res = feed(crossed)
+    assert res.rep_count == 3
+    assert not any(r.faults for r in res.reps)
+
+
+def test_a_bystander_far_away_is_another_person_even_at_the_same_place():
+    frames = three_reps()
+    smaller = [bystander(f, dx=0.0, scale=0.4) if 40 <= k < 52 else f for k, f in enumerate(frames)]
+    assert feed(smaller).rep_count == 3
+
+
+def test_the_exerciser_is_picked_among_several_people():
+    frames = three_reps()
+    an = Analyzer(Config())
+    for k, f in enumerate(frames):
+        people = [bystander(f, dx=-300.0 + 4.0 * k, scale=1.1), f]  # a taller walker, listed first
+        if k % 7 == 0:
+            people.reverse()
+        if k < 3:
+            people = [f]  # the exerciser is alone in the first frames: the track starts there
+        an.update_many(f.t_s, people)
+    assert an.finish().rep_count == 3
+
+
+def test_a_scene_cut_never_counts_across_and_reports_the_spans():
+    frames = three_reps()
+    n = len(frames)
+    an = Analyzer(Config())
+    cut_k = int(0.5 * n)  # in the middle of the second rep
+    for k, f in enumerate(frames):
+        if k == cut_k:
+            an.scene_cut(f.t_s)
+        an.update(f.t_s, f)
+    res = an.finish()
+    spans = res.scene["spans_s"]
+    assert len(spans) == 2 and res.scene["cuts_s"] == [pytest.approx(frames[cut_k].t_s, abs=1e-3)]
+    assert spans[0][1] < spans[1][0]
+    cut_t = frames[cut_k].t_s
+    for r in res.reps:  # no rep straddles the cut
+        assert r.t_end <= cut_t or r.t_start >= cut_t, (r.t_start, r.t_end, cut_t)
+    # rep 2 was cut during its lowering: the new shot starts near its bottom, so only its lift
+    # (a set that starts at the bottom) is seen after the cut
+    assert sum(r.counted for r in res.reps if r.t_end <= cut_t) == 1
+
+
+def test_scene_reports_roll_and_set_start():
+    an = Analyzer(Config())
+    an.set_camera_roll(-3.0, 0.8)
+    res = feed(three_reps(), an)
+    assert res.scene["camera_roll_deg"] == -3.0 and res.scene["camera_roll_confidence"] == 0.8
+    assert 0.0 < res.scene["set_started_s"] < res.reps[0].t_bottom
+    assert np.isfinite(res.scene["spans_s"][0]).all()

@@ -149,14 +149,15 @@ def bench_clip(clip: Path, cfg, est, repeats: int) -> dict:
 
 def bench_num_poses(clip: Path, cfg, n_frames: int, repeats: int) -> dict:
     """Model time per frame with num_poses=1 and 3 (same frames, alternating)."""
-    from formcheck.media.pose import PoseEstimator
+    from dataclasses import replace
+
+    from formcheck.media.pose import make_estimator
     from formcheck.media.sources import VideoSource
 
     pc = cfg.pose
     with VideoSource(clip, pc.max_side_px, 0, **SERIAL) as src:
         frames = [fr for _, fr in zip(range(n_frames), src)]
-    ests = {n: PoseEstimator(pc.model, pc.min_detection_confidence, pc.min_presence_confidence,
-                             pc.min_tracking_confidence, num_poses=n) for n in (1, 3)}
+    ests = {n: make_estimator(replace(pc, num_poses=n)) for n in (1, 3)}
     t: dict[int, list[float]] = {1: [], 3: []}
     for _ in range(repeats):
         for n, est in ests.items():
@@ -187,14 +188,13 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from formcheck.config import load_config
-    from formcheck.media.pose import PoseEstimator
+    from formcheck.media.pose import make_estimator
 
     cfg = load_config(args.config, {"pose": {"max_fps": args.max_fps}})
     pc = cfg.pose
     src = Path(args.clip)
     t0 = time.perf_counter()
-    est = PoseEstimator(pc.model, pc.min_detection_confidence, pc.min_presence_confidence,
-                        pc.min_tracking_confidence)
+    est = make_estimator(pc)
     load_s = time.perf_counter() - t0
     results = []
     with tempfile.TemporaryDirectory(prefix="formcheck-speed-") as tmp:

@@ -149,11 +149,24 @@ def test_one_pose_estimator_constructor_outside_tests():
     assert len(sites) == 1 and sites[0].startswith("formcheck/media/pose.py"), sites
 
 
+# Modules that run the pose model on a few still frames for a decision of their own and never
+# feed an Analyzer: the orientation probe (which way is up, before the first frame is analysed).
+POSE_PROBES = {"formcheck/media/orientation.py"}
+
+
 def test_one_frame_loop_and_one_report_builder_in_the_package():
     # The Analyzer is driven only by the Session; the report is built only by make_report.
     assert [s.split(":")[0] for s in calls("Analyzer", [PKG])] == ["formcheck/app/session.py"]
     assert [s.split(":")[0] for s in calls("build_report", [PKG])] == ["formcheck/app/session.py"]
-    assert [s.split(":")[0] for s in calls("detect", [PKG])] == ["formcheck/app/session.py"]
+    # frame -> pose -> analysis happens only in Session.step; a probe may call the model, but
+    # its poses must not be able to reach the analysis.
+    detect_sites = {s.split(":")[0] for s in calls("detect", [PKG])}
+    assert detect_sites - POSE_PROBES == {"formcheck/app/session.py"}
+    for probe in sorted(POSE_PROBES):
+        feeds = [f"{probe}:{line} imports {m}" for m, line in imports(ROOT / probe)
+                 if m.startswith(("formcheck.core.analysis", "formcheck.app"))]
+        feeds += [f"{site} calls update()" for site in calls("update", [ROOT / probe])]
+        assert probe.startswith("formcheck/media/") and feeds == [], feeds
 
 
 @pytest.mark.parametrize("name", ["VIDEO_SUFFIXES", "IMAGE_SUFFIXES", "AUDIO_SUFFIXES"])

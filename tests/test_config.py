@@ -72,7 +72,7 @@ def test_digest_changes_with_analysis_settings_only():
 def test_webm_codec_choice_reaches_the_video_writer():
     from pathlib import Path
 
-    from formcheck.render.annotate import _fourcc_candidates
+    from formcheck.media.video_out import _fourcc_candidates
 
     cfg = merge(Config(), {"video": {"webm_codec": "vp9"}})
     assert _fourcc_candidates(Path("a.webm"), False, cfg.video.webm_codec)[0] == "VP90"

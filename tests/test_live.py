@@ -17,12 +17,12 @@ import pytest
 
 from formcheck.app import live
 from formcheck.core.analysis import Event
-from formcheck.render.annotate import (FormOverlay, OverlayState, VideoAnnotator, VideoWriteError,
-                                ascii_text)
+from formcheck.render.annotate import FormOverlay, OverlayState, ascii_text
+from formcheck.render.video import VideoAnnotator
 from formcheck.app.cli import build_parser
 from formcheck.config import load_config
 from formcheck.core.cues import Cue, CueRationer
-from formcheck.errors import FormcheckError, SourceError
+from formcheck.errors import FormcheckError, SourceError, VideoWriteError
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIPS = sorted((ROOT / "sample_videos").glob("*.mp4"))

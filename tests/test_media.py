@@ -19,8 +19,9 @@ from formcheck.config import load_config
 from formcheck.errors import VideoWriteError
 from formcheck.media import sources
 from formcheck.media.sources import VideoSource
-from formcheck.media.video_out import VideoAnnotator, atomic_output
+from formcheck.media.video_out import atomic_output
 from formcheck.render import annotate
+from formcheck.render.video import VideoAnnotator
 
 
 def synthetic(n: int, size=(160, 120), fps: float = 10.0):

@@ -102,7 +102,7 @@ def write_summary_csv(rows: list[dict[str, Any]], path: Path) -> Path:
 def _annotate_available() -> bool:
     import importlib.util
 
-    return importlib.util.find_spec("formcheck.render.annotate") is not None
+    return importlib.util.find_spec("formcheck.render.video") is not None
 
 
 def run_batch(
@@ -131,7 +131,7 @@ def run_batch(
     if engine == "ray":
         import_ray()  # fail fast with the install hint, before hashing anything
     if annotate and not _annotate_available():
-        log.warning("--annotate: formcheck.render.annotate is not available in this version; "
+        log.warning("--annotate: formcheck.render.video is not available in this version; "
                     "no annotated videos will be written")
         annotate = False
 

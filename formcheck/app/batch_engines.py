@@ -70,7 +70,7 @@ def score_clip(path: str, cfg: Config, annotate_to: str | None = None, estimator
         est.new_stream()
         on_frame = None
         if annotate_to:
-            from formcheck.render.annotate import VideoAnnotator
+            from formcheck.render.video import VideoAnnotator
 
             annot = VideoAnnotator(annotate_to, cfg)
             on_frame = annot.on_frame

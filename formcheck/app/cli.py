@@ -106,7 +106,7 @@ def run_analyze(args: argparse.Namespace) -> int:
     hooks = []
     annot = None
     if args.annotate:
-        from formcheck.render.annotate import VideoAnnotator
+        from formcheck.render.video import VideoAnnotator
 
         annot = VideoAnnotator(args.annotate, cfg)
         hooks.append(annot.on_frame)

@@ -34,7 +34,8 @@ from formcheck.core.events import EventKind
 from formcheck.core.schema import Summary
 from formcheck.core.types import ClipInfo
 from formcheck.errors import FormcheckError, SourceError
-from formcheck.render.annotate import FormOverlay, OverlayTracker, VideoAnnotator
+from formcheck.render.annotate import FormOverlay, OverlayTracker
+from formcheck.render.video import VideoAnnotator
 
 log = logging.getLogger(__name__)
 

@@ -104,7 +104,7 @@ FrameHook = Callable[[Any, "PoseFrame | None", Analyzer, list[Event]], None]
 
 class FrameHookSink(Sink):
     """Adapts a ``hook(frame, pose, analyzer, events)`` function (e.g.
-    :meth:`formcheck.render.annotate.VideoAnnotator.on_frame`) to a sink."""
+    :meth:`formcheck.render.video.VideoAnnotator.on_frame`) to a sink."""
 
     def __init__(self, hook: FrameHook) -> None:
         self.hook = hook

@@ -73,13 +73,15 @@ def gravity_score(pose, deg: int) -> float:
 
 
 def _poses(frames: Sequence[np.ndarray], estimator, deg: int) -> list:
+    """The poses found in ``frames`` turned clockwise by ``deg``, frames without one left out.
+
+    The frames are still images for the posture vote, not the analysed stream: one fresh
+    stream on the model, placeholder times 0.5 s apart. Nothing here reaches the Analyzer (the
+    frame loop is ``Session.step``; ``tests/test_architecture.py`` checks it).
+    """
     estimator.new_stream()
-    out = []
-    for k, image in enumerate(frames):
-        pose = estimator.detect(_rotate(image, deg), k * 0.5)
-        if pose is not None:
-            out.append(pose)
-    return out
+    found = (estimator.detect(_rotate(image, deg), 0.5 * k) for k, image in enumerate(frames))
+    return [pose for pose in found if pose is not None]
 
 
 def score_rotations(poses: Sequence, base: int = 0) -> dict[int, float]:

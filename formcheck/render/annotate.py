@@ -6,8 +6,8 @@ What to draw comes in an :class:`OverlayState`, gathered from the :class:`~formc
 Analyzer` by :class:`OverlayTracker` (which also rations cues with
 :class:`~formcheck.core.cues.CueRationer`). Nothing here changes the analysis.
 
-The annotated-video writer (:class:`~formcheck.media.video_out.VideoAnnotator`) lives in
-:mod:`formcheck.media.video_out`; importing it from here still works.
+The annotated video (these overlays written to a file) is :class:`formcheck.render.video.
+VideoAnnotator`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import numpy as np
 from formcheck.config import Config, FaultConfig, RepConfig
 from formcheck.core.cues import Cue, CueRationer
 from formcheck.core.landmarks import SKELETON
-from formcheck.errors import VideoWriteError  # noqa: F401  (re-exported)
 from formcheck.core.types import PoseFrame
 
 log = logging.getLogger(__name__)
@@ -417,17 +416,3 @@ class FormOverlay:
         for a in self.annotators:
             out = a.annotate(out, state)
         return out
-
-
-# --------------------------------------------------------------------------- compatibility
-_MOVED = {"VideoAnnotator", "pick_fourcc", "_fourcc_candidates", "_WriterThread", "FOURCCS",
-          "WEBM_FOURCCS", "atomic_output"}
-
-
-def __getattr__(name: str):
-    """The video writer moved to :mod:`formcheck.media.video_out`; old imports keep working."""
-    if name in _MOVED:
-        from formcheck.media import video_out
-
-        return getattr(video_out, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

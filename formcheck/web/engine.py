@@ -114,7 +114,7 @@ def analyze_upload(path: str | os.PathLike, cfg: Config, db: str | os.PathLike, 
     size = os.path.getsize(path)
     annot = None
     if video_out is not None:
-        from formcheck.render.annotate import VideoAnnotator
+        from formcheck.render.video import VideoAnnotator
 
         try:
             annot = VideoAnnotator(video_out, cfg)

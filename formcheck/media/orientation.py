@@ -144,6 +144,14 @@ _SHARED = None
 _SHARED_LOCK = threading.Lock()
 
 
+def _close_shared() -> None:
+    global _SHARED
+    with _SHARED_LOCK:
+        if _SHARED is not None:
+            est, _SHARED = _SHARED, None
+            est.close()
+
+
 def shared_estimator():
     """A pose model kept for probing (loaded once per process)."""
     global _SHARED
@@ -153,6 +161,9 @@ def shared_estimator():
             from formcheck.media.pose import make_estimator
 
             _SHARED = make_estimator(PoseConfig())
+            # Close it before mediapipe's own executor shuts down at exit (threading's exit hooks
+            # run newest first and before atexit's), or its __del__ prints a traceback.
+            threading._register_atexit(_close_shared)
         return _SHARED
 
 

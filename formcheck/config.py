@@ -58,6 +58,8 @@ class KinematicsConfig:
     auto_knee_bent_deg: float = _f(135.0, "auto profile: a knee angle below this (deg) means seated on a machine", 60.0, 180.0)
     auto_thigh_upright_deg: float = _f(35.0, "auto profile: a thigh within this many deg of vertical means standing (hip hinge, seated meaning)", 0.0, 90.0)
     setup_leg_motion: float = _f(0.3, "set-up: legs moving more than this many torso lengths within 0.5 s = still getting into position (the counter does not arm)", 0.01, 10.0)
+    neutral_offset_deg: float = _f(0.0, "your own neutral (deg): subtracted from every e; set by calibration (live c key, calibrate = \"start\", or an athlete's stored profile)", -45.0, 45.0)
+    calibrate: str = _f("off", "calibrate neutral: off, or start (the first still hold at the top, 1 s, before the first rep becomes neutral)", choices=("off", "start"))
     camera_roll_deg: float = _f(0.0, "camera roll (deg, clockwise on screen) when known; the seated angle is measured from the true vertical", -45.0, 45.0)
     estimate_roll: bool = field(default=True, metadata={"doc": "estimate the camera roll from the scene's vertical structure (files and live)"})
 

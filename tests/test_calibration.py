@@ -69,3 +69,64 @@ def test_bad_arguments():
         NeutralCalibrator(duration_s=0)
     with pytest.raises(ValueError, match="max_sd_deg"):
         NeutralCalibrator(max_sd_deg=-1)
+
+
+# --------------------------------------------------------------------------- calibration in the core
+def _leaning_set(lean_deg: float):
+    """A seated set by someone whose upright reads ``lean_deg`` (posture, camera, landmarks)."""
+    from synth import RepScript, body_frames, script_set
+
+    t, e, _, _ = script_set([RepScript(), RepScript(), RepScript()], start=0.0)
+    return body_frames(t, e + lean_deg, "seated", "right", noise_px=0.5, seed=2)
+
+
+def _run(frames, **kin):
+    from formcheck.config import Config
+    from formcheck.core.analysis import Analyzer
+
+    cfg = Config()
+    for k, v in kin.items():
+        setattr(cfg.kinematics, k, v)
+    an = Analyzer(cfg)
+    events = []
+    for f in frames:
+        events += an.update(f.t_s, f)
+    return an, an.finish(), events
+
+
+def test_uncalibrated_lean_reads_as_hyperextension():
+    _, res, _ = _run(_leaning_set(13.0))
+    assert res.rep_count == 3
+    assert all("hyperextension" in [f.id for f in r.faults] for r in res.counted)
+
+
+def test_calibrate_start_takes_the_still_start_as_neutral():
+    an, res, events = _run(_leaning_set(13.0), calibrate="start")
+    assert res.rep_count == 3
+    assert not any(r.faults for r in res.reps)
+    cal = [ev for ev in events if ev.kind == "calibration"]
+    assert len(cal) == 1 and cal[0].data["ok"] is True
+    assert cal[0].data["neutral_e_deg"] == pytest.approx(13.0, abs=1.5)
+    assert an.neutral_offset == pytest.approx(13.0, abs=1.5)
+    assert cal[0].t < res.reps[0].t_start  # before the first rep
+
+
+def test_stored_neutral_offset_is_applied_from_the_config():
+    an, res, _ = _run(_leaning_set(13.0), neutral_offset_deg=13.0)
+    assert an.neutral_offset == 13.0
+    assert res.rep_count == 3 and not any(r.faults for r in res.reps)
+
+
+def test_live_key_calibration_is_owned_by_the_core():
+    from formcheck.config import Config
+    from formcheck.core.analysis import Analyzer
+
+    frames = _leaning_set(13.0)
+    an = Analyzer(Config())
+    events = []
+    for f in frames:
+        if f.t_s == pytest.approx(0.1, abs=0.02):
+            an.start_calibration(f.t_s)  # what the live 'c' key does
+        events += an.update(f.t_s, f)
+    cal = [ev for ev in events if ev.kind == "calibration"]
+    assert len(cal) == 1 and cal[0].data["applied_offset_deg"] == pytest.approx(13.0, abs=1.5)

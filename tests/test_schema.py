@@ -94,7 +94,7 @@ def test_enums_are_the_strings_of_the_json():
     assert f"{EventKind.VIEW_OK}" == str(EventKind.VIEW_OK) == "view_ok"
     assert EventKind.REP == "rep" and "rep" in {EventKind.REP}
     assert {k.value for k in ANALYSIS_KINDS} == {"view", "view_ok", "armed", "rep_counted", "rep",
-                                                  "partial", "fault", "tracking_lost"}
+                                                  "partial", "fault", "tracking_lost", "calibration"}
 
 
 def test_event_kind_is_typed_and_checked():

@@ -28,7 +28,6 @@ from formcheck.app.live_ui import Speaker, Window
 from formcheck.app.session import Session, Sink, Step, make_report
 from formcheck.config import Config
 from formcheck.core.analysis import SetResult
-from formcheck.core.calibration import NeutralCalibrator
 from formcheck.core.cues import Cue, CueRationer
 from formcheck.core.events import EventKind
 from formcheck.core.schema import Summary
@@ -123,7 +122,6 @@ class LiveSession(Sink):
         self.rationer = CueRationer(config.live.cue_cooldown_s, config.live.cue_display_s)
         self.tracker = OverlayTracker(config, self.rationer)
         self.overlay = FormOverlay(config)
-        self.calibrator = NeutralCalibrator()
         self.paused = False
         self.cues: list[Cue] = []
         self.processed = 0
@@ -142,7 +140,7 @@ class LiveSession(Sink):
             self.tracker.reset()
             self.emit({"event": "reset", "t": round(t, 3), "message": "new set"})
         elif key in (ord("c"), ord("C")):
-            self.calibrator.start(t)
+            self.analyzer.start_calibration(t)
         elif key == ord(" "):
             self.paused = not self.paused
         return True
@@ -211,15 +209,8 @@ class LiveSession(Sink):
         f, pose, events = step.frame, step.pose, step.events
         for ev in events:
             self.emit(ev.to_dict())
-        cal = self.calibrator.update(f.t_s, self.analyzer.last_e if pose is not None else None)
-        if cal is not None:
-            offset = None
-            if cal.ok and cal.neutral_e_deg is not None:
-                # e already has the previous calibration removed: add it back.
-                offset = self.analyzer.neutral_offset + cal.neutral_e_deg
-                self.analyzer.set_neutral_offset(offset)
-            self.emit(cal.to_dict(applied_offset_deg=offset))
-        notes = [self.calibrator.message] if self.calibrator.message else []
+        cal = self.analyzer.calibrator
+        notes = [cal.message] if cal.message else []
         state, cue = self.tracker.update(f.t_s, pose, self.analyzer, events, notes)
         if cue is not None:
             self.cues.append(cue)

@@ -17,6 +17,7 @@ import numpy as np
 
 from formcheck.core import kinematics as K
 from formcheck.core import landmarks as L
+from formcheck.core.calibration import Calibration, NeutralCalibrator
 from formcheck.config import Config
 from formcheck.core.events import Event, EventKind
 from formcheck.core.faults import RepContext, evaluate
@@ -177,6 +178,11 @@ class Analyzer:
         self._last_t: float | None = None
         self._cuts: list[float] = []
         self._armed_t: float | None = None
+        self.calibrator = NeutralCalibrator(self.CALIBRATE_S, self.CALIBRATE_MAX_SD_DEG)
+        self.calibration: Calibration | None = None  # the last one that finished
+        self._auto_calibrate = self.cfg.kinematics.calibrate == "start"
+        if self.cfg.kinematics.neutral_offset_deg:
+            self._neutral_offset = float(self.cfg.kinematics.neutral_offset_deg)
 
     # ------------------------------------------------------------------ public API
     @property
@@ -356,6 +362,52 @@ class Analyzer:
         self._thighs_w.clear()
         self._legs_moved_t = t_s
         return events + [Event(EventKind.VIEW, t_s, "Scene cut: a new shot starts here.")]
+
+    CALIBRATE_S = 2.0  # live 'c' key: hold neutral this long
+    CALIBRATE_MAX_SD_DEG = 3.0
+    AUTO_CALIBRATE_S = 1.0  # calibrate = "start": the still hold at the top before the first rep
+
+    def start_calibration(self, t_s: float) -> None:
+        """Start a neutral calibration at ``t_s`` (live 'c' key): hold neutral still for 2 s;
+        the angle held becomes neutral (an :data:`EventKind.CALIBRATION` event says so)."""
+        self.calibrator.start(t_s)
+
+    def _calibrate(self, t: float) -> list[Event]:
+        """Feed the calibration in progress; apply its result when the hold ends."""
+        cal = self.calibrator.update(t, self.last_e)
+        if cal is None:
+            return []
+        offset = None
+        if cal.ok and cal.neutral_e_deg is not None:
+            # e already has the previous calibration removed: add it back.
+            offset = self._neutral_offset + cal.neutral_e_deg
+            self.set_neutral_offset(offset)
+            self.machine.reset()  # the zones move with neutral: arm again
+        self.calibration = cal
+        d = cal.to_dict(applied_offset_deg=offset)
+        return [Event(EventKind.CALIBRATION, t, cal.message, {k: v for k, v in d.items() if k not in ("event", "t", "message")})]
+
+    def _auto_calibration(self, t: float) -> list[Event]:
+        """calibrate = "start": the first still second at the top, before any rep, is neutral."""
+        if not self._auto_calibrate or self.machine.count > 0:
+            return []
+        if self.machine.phase is not Phase.TOP or not self.machine.settled():
+            return []
+        i1 = self.buf.next_index - 1
+        a = self.buf.arrays(max(self.buf.base, i1 - 400), i1)
+        hold = a["t"] >= t - self.AUTO_CALIBRATE_S
+        e = a["e"][hold]
+        if a["t"][hold][0] > t - 0.9 * self.AUTO_CALIBRATE_S or np.ptp(e) > 3.0:
+            return []  # not yet a whole still second
+        self._auto_calibrate = False
+        cal = Calibration(t, True, f"Neutral from the still start: e = {float(np.mean(e)):+.1f} deg",
+                          float(np.mean(e)), float(np.std(e)))
+        offset = self._neutral_offset + float(np.mean(e))
+        self.set_neutral_offset(offset)
+        self.machine.reset()
+        self.calibration = cal
+        d = cal.to_dict(applied_offset_deg=offset)
+        return [Event(EventKind.CALIBRATION, t, cal.message, {k: v for k, v in d.items() if k not in ("event", "t", "message")})]
 
     def set_neutral_offset(self, deg: float) -> None:
         """Calibrated neutral (live 'c' key): ``deg`` is subtracted from every following e."""
@@ -546,6 +598,10 @@ class Analyzer:
                 self._neck_top.append(neck)
         events = self._handle(self.machine.update(i, t, e))
         events += self._early_faults(i, t)
+        if self.calibrator.active:
+            events += self._calibrate(t)
+        elif self._auto_calibrate:
+            events += self._auto_calibration(t)
         self.buf.trim_before(max(0, self.machine.min_seen_i - 10))
         return events
 

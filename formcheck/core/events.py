@@ -42,7 +42,7 @@ class EventKind(_StrEnum):
 
 ANALYSIS_KINDS = frozenset({EventKind.VIEW, EventKind.VIEW_OK, EventKind.ARMED,
                             EventKind.REP_COUNTED, EventKind.REP, EventKind.PARTIAL,
-                            EventKind.FAULT, EventKind.TRACKING_LOST})
+                            EventKind.FAULT, EventKind.TRACKING_LOST, EventKind.CALIBRATION})
 """The kinds :class:`Event` may carry (the others are front-end JSON lines)."""
 
 

@@ -224,6 +224,35 @@ def find_content_box(frames: Sequence[np.ndarray], ratio: float = 0.5,
     rows = _bars(_detail_profile(frames, 1), ratio, min_frac)
     if cols is None and rows is None:
         return None
+    if cols is not None and not _straight_seams(frames, cols, axis=1):
+        cols = None
+    if rows is not None and not _straight_seams(frames, rows, axis=0):
+        rows = None
+    if cols is None and rows is None:
+        return None
     x0, x1 = cols if cols is not None else (0, w)
     y0, y1 = rows if rows is not None else (0, h)
     return int(x0), int(y0), int(x1 - x0), int(y1 - y0)
+
+
+SEAM_STEP = 4.0  # grey levels across a bar's inner edge
+SEAM_SHARE = 0.35  # of the rows (or columns) along it
+
+
+def _straight_seams(frames: Sequence[np.ndarray], span: tuple[int, int], axis: int) -> bool:
+    """Whether both inner edges of the bars are straight seams running the whole picture:
+    an export pastes the picture over its bars, so the edge is a step along the full height
+    (pillarbox) or width (letterbox). Plain walls at both sides of a scene have no such seam."""
+    a, b = int(span[0]), int(span[1])
+    shares = []
+    for f in frames:
+        g = cv2.cvtColor(f, cv2.COLOR_BGR2GRAY).astype(np.float32)
+        if axis == 0:
+            g = g.T
+        n = g.shape[1]
+        if not (2 <= a < n - 2 and 2 <= b < n - 2):
+            return False
+        left = np.abs(g[:, a] - g[:, a - 2]) > SEAM_STEP
+        right = np.abs(g[:, b - 1] - g[:, b + 1]) > SEAM_STEP
+        shares.append(min(left.mean(), right.mean()))
+    return float(np.median(shares)) >= SEAM_SHARE

@@ -1,0 +1,49 @@
+"""The footage itself (a part of :class:`Analyzer`): scene cuts in edited clips, and what the
+report says about the scene — the camera roll, when the set started, the spans analysed."""
+
+from __future__ import annotations
+
+from formcheck.core.events import Event, EventKind
+
+
+class SceneSteps:
+    """Mixin of :class:`~formcheck.core.analysis.Analyzer`: scene cuts and the scene summary."""
+
+    def scene(self) -> dict:
+        """What the analysis found about the footage: the camera's roll (deg, with the
+        confidence of its estimate), when the set started (s), the scene cuts (s) and the spans
+        of time analysed between them (never counted across)."""
+        spans = [list(sp) for sp in self._spans]
+        if self._span_start is not None and self._last_t is not None:
+            spans.append([self._span_start, self._last_t])
+        r = lambda v: None if v is None else round(float(v), 3)  # noqa: E731
+        return {
+            "camera_roll_deg": r(self.camera_roll_deg),
+            "camera_roll_confidence": r(self.camera_roll_confidence),
+            "set_started_s": r(self._armed_t),
+            "cuts_s": [r(c) for c in self._cuts],
+            "spans_s": [[r(a), r(b)] for a, b in spans],
+        }
+
+    def scene_cut(self, t_s: float) -> list[Event]:
+        """The footage cut to another shot at ``t_s``: close the set so far (never count across
+        a cut), and decide the view, the legs and the set-up again from the new shot."""
+        if self._span_start is not None and self._last_t is not None:
+            self._spans.append((self._span_start, self._last_t))
+        self._span_start = None
+        self._cuts.append(float(t_s))
+        events = self._handle(self.machine.finish(self.buf.next_index - 1))
+        self.machine.reset()
+        self._euro.reset()
+        self._vel_lp.reset()
+        self._prev = None
+        self.measures.reset()
+        self._tracking = False
+        self.view = None
+        self._pending_bodies.clear()
+        self._window.clear()
+        self._legs.clear()
+        self._thighs.clear()
+        self._thighs_w.clear()
+        self._legs_moved_t = t_s
+        return events + [Event(EventKind.VIEW, t_s, "Scene cut: a new shot starts here.")]

@@ -181,8 +181,11 @@ def test_one_definition_of_each_suffix_list(name):
 
 
 def test_one_downscale():
-    # sources.py: the downscale and the scene-cut thumbnails; video_out.py: frames brought to
-    # the writer's fixed size (not a downscale)
+    # sources.py: the downscale (and the cropped frame brought to its target size); cuts.py:
+    # the scene-cut detector's fixed 64x36 thumbnails (a feature, not a frame handed on; it moved
+    # out of sources.py with the detector); video_out.py: frames brought to the writer's fixed
+    # size (not a downscale)
     sites = calls("resize", [PKG / "media", PKG / "app"])
-    assert sorted({s.split(":")[0] for s in sites}) == ["formcheck/media/sources.py",
+    assert sorted({s.split(":")[0] for s in sites}) == ["formcheck/media/cuts.py",
+                                                       "formcheck/media/sources.py",
                                                        "formcheck/media/video_out.py"]

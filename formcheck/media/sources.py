@@ -4,7 +4,9 @@ This is an edge module: it imports PyAV and OpenCV and touches files. Frames car
 container's presentation time (``pts * time_base``, from the stream's start), not
 ``index / fps``, so variable-frame-rate clips keep their real timing. Phone videos are turned
 upright from their display-matrix side data. Decoding uses FFmpeg's frame/slice threads and runs
-in a small prefetch thread, so that it overlaps the pose model on another core.
+in a prefetch thread (:mod:`~formcheck.media.prefetch`), so it overlaps the pose model on another
+core. Shot changes are marked by :mod:`~formcheck.media.cuts`; paths are checked by
+:mod:`~formcheck.media.file_checks`.
 
 Cameras stay on OpenCV (see :mod:`formcheck.app.live`).
 """
@@ -13,11 +15,8 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -25,7 +24,14 @@ import numpy as np
 from formcheck.core.sampling import FrameDecimator
 from formcheck.core.types import ClipInfo
 from formcheck.errors import FormcheckError, SourceError
+from formcheck.media.cuts import SceneCutDetector
+from formcheck.media.file_checks import check_video_path, open_error
 from formcheck.media.formats import AUDIO_SUFFIXES, IMAGE_SUFFIXES, VIDEO_SUFFIXES  # noqa: F401
+from formcheck.media.prefetch import Prefetch
+
+# Re-exported: front ends check a path before opening it; the detector is tested from here.
+__all__ = ["Frame", "SceneCutDetector", "VideoSource", "check_video_path", "downscale",
+           "rotate_cw", "sample_frames"]
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +59,6 @@ class Frame:
     cut: bool = False
 
 
-
-
 def downscale(image: np.ndarray, max_side_px: int) -> np.ndarray:
     """``image`` shrunk (area interpolation) so its longer side is at most ``max_side_px``
     pixels; unchanged when it already fits or ``max_side_px`` is 0."""
@@ -64,27 +68,6 @@ def downscale(image: np.ndarray, max_side_px: int) -> np.ndarray:
         s = max_side_px / longest
         return cv2.resize(image, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA)
     return image
-
-
-def check_video_path(path: str | os.PathLike) -> Path:
-    """Raise :class:`SourceError` with a helpful message unless ``path`` is a readable file."""
-    p = Path(path)
-    if not p.exists():
-        raise SourceError(f"No such file: {p}. Check the path (quote it if it contains spaces).")
-    if p.is_dir():
-        raise SourceError(
-            f"{p} is a folder, not a video. Pass one clip, or use `formcheck batch {p}` "
-            "to score every clip in it."
-        )
-    if p.stat().st_size == 0:
-        raise SourceError(f"{p} is empty (0 bytes). Was the copy or download interrupted?")
-    if not os.access(p, os.R_OK):
-        raise SourceError(f"{p} cannot be read: permission denied.")
-    if p.suffix.lower() in IMAGE_SUFFIXES:
-        raise SourceError(f"{p} is a still image; formcheck needs a video of the set (MP4, MOV, WebM...).")
-    if p.suffix.lower() in AUDIO_SUFFIXES:
-        raise SourceError(f"{p} is an audio file; formcheck needs a video of the set (MP4, MOV, WebM...).")
-    return p
 
 
 def rotate_cw(image: np.ndarray, deg: int) -> np.ndarray:
@@ -114,134 +97,6 @@ def sample_frames(source, seconds: float = 3.0, count: int = 5, max_side_px: int
         return frames
     idx = np.linspace(0, len(frames) - 1, count).round().astype(int)
     return [frames[i] for i in idx]
-
-
-class SceneCutDetector:
-    """Marks frames that start a new shot, from a 64x36 thumbnail of each frame.
-
-    Two cheap statistics against the previous frame must both jump: the L1 distance (0-1) of
-    hue-saturation histograms (insensitive to brightness flicker) and the mean absolute
-    difference (0-1) of mean-removed grey thumbnails (insensitive to a global exposure change;
-    motion inside a shot moves a few thumbnail pixels, a cut changes all of them). Each must
-    exceed its absolute threshold and ``ratio`` times the median of the recent values, so
-    steady camera motion does not trigger it.
-
-    Args:
-        hist_min: minimum histogram distance (0-1) of a cut.
-        mad_min: minimum mean absolute grey difference (0-1) of a cut.
-        ratio: how many times the recent median a cut must exceed.
-        window: number of recent frames in the median.
-    """
-
-    SIZE = (64, 36)
-
-    def __init__(self, hist_min: float = 0.25, mad_min: float = 0.08, ratio: float = 3.0,
-                 window: int = 15) -> None:
-        self.hist_min, self.mad_min, self.ratio, self.window = hist_min, mad_min, ratio, window
-        self._prev: tuple[np.ndarray, np.ndarray] | None = None
-        self._recent: list[tuple[float, float]] = []
-        self.last: tuple[float, float] = (0.0, 0.0)
-
-    def _features(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        h, w = image.shape[:2]
-        step = max(1, min(w // (2 * self.SIZE[0]), h // (2 * self.SIZE[1])))  # cheap pre-shrink
-        thumb = cv2.resize(image[::step, ::step], self.SIZE, interpolation=cv2.INTER_AREA)
-        hsv = cv2.cvtColor(thumb, cv2.COLOR_BGR2HSV)
-        hist = cv2.calcHist([hsv], [0, 1], None, [16, 4], [0, 180, 0, 256]).ravel()
-        hist /= max(float(hist.sum()), 1.0)
-        grey = cv2.cvtColor(thumb, cv2.COLOR_BGR2GRAY).astype(np.float32) / 255.0
-        return hist, grey - grey.mean()
-
-    def update(self, image: np.ndarray) -> bool:
-        """Whether ``image`` starts a new shot (the first image does not)."""
-        feat = self._features(image)
-        prev, self._prev = self._prev, feat
-        if prev is None:
-            return False
-        d_hist = 0.5 * float(np.abs(feat[0] - prev[0]).sum())
-        mad = float(np.abs(feat[1] - prev[1]).mean())
-        self.last = (d_hist, mad)
-        recent = self._recent
-        if recent:
-            med_h = float(np.median([r[0] for r in recent]))
-            med_m = float(np.median([r[1] for r in recent]))
-        else:
-            med_h = med_m = 0.0
-        cut = (d_hist >= self.hist_min and mad >= self.mad_min
-               and d_hist >= self.ratio * med_h and mad >= self.ratio * med_m)
-        if cut:
-            recent.clear()  # a new shot: its own motion statistics
-        else:
-            recent.append((d_hist, mad))
-            del recent[: -self.window]
-        return cut
-
-
-class _Prefetch:
-    """Runs an iterator in a daemon thread, ``depth`` items ahead of the consumer.
-
-    Exceptions raised by the iterator are re-raised in the consumer. :meth:`stop` ends the
-    thread early (the consumer stopped reading).
-    """
-
-    _END = object()
-
-    def __init__(self, it: Iterator, depth: int, name: str) -> None:
-        self._it = it
-        self._q: queue.Queue = queue.Queue(maxsize=max(1, depth))
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._thread.start()
-
-    def _put(self, item) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._q.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _run(self) -> None:
-        try:
-            for item in self._it:
-                if not self._put(("item", item)):
-                    return
-        except BaseException as e:  # handed to the consumer
-            self._put(("error", e))
-            return
-        self._put(("end", None))
-
-    def __iter__(self) -> Iterator:
-        while True:
-            kind, val = self._q.get()
-            if kind == "item":
-                yield val
-            elif kind == "error":
-                raise val
-            else:
-                return
-
-    def stop(self) -> None:
-        self._stop.set()
-        while True:  # unblock a producer waiting on a full queue
-            try:
-                self._q.get_nowait()
-            except queue.Empty:
-                break
-        self._thread.join(timeout=5.0)
-
-
-def _open_error(path: Path, e: Exception | None = None) -> SourceError:
-    hint = (
-        "it does not look like a video file"
-        if path.suffix.lower() not in VIDEO_SUFFIXES
-        else "the file may be truncated or use a codec that cannot be decoded"
-    )
-    detail = f" ({e})" if e is not None else ""
-    return SourceError(
-        f"Cannot open {path} as a video: {hint}{detail}. Re-export it as H.264 MP4 and try again."
-    )
 
 
 class VideoSource:
@@ -286,7 +141,7 @@ class VideoSource:
         self._container = None
         self._stream = None
         self._first = None  # the first decoded av.VideoFrame, read at open time
-        self._prefetcher: _Prefetch | None = None
+        self._prefetcher: Prefetch | None = None
         self._extra_rot = 0
         self._crop: tuple[int, int, int, int] | None = None
         self.frames_read = 0
@@ -302,7 +157,7 @@ class VideoSource:
         try:
             container = av.open(str(self.path), "r", metadata_errors="ignore")
         except (av.error.FFmpegError, OSError, UnicodeDecodeError, ValueError) as e:
-            raise _open_error(self.path, e) from e
+            raise open_error(self.path, e) from e
         if not container.streams.video:
             container.close()
             raise SourceError(f"{self.path} has no video stream (audio only?). Pass a video clip.")
@@ -364,7 +219,7 @@ class VideoSource:
                 yield from frames
         except (av.error.FFmpegError, OSError) as e:
             if self._first is None:
-                raise _open_error(self.path, e) from e
+                raise open_error(self.path, e) from e
             self.truncated = True
             log.warning("%s: reading stopped early (%s); the file may be truncated", self.path, e)
 
@@ -535,7 +390,7 @@ class VideoSource:
         if not self.prefetch:
             yield from gen
             return
-        self._prefetcher = _Prefetch(gen, self.prefetch, "formcheck-decode")
+        self._prefetcher = Prefetch(gen, self.prefetch, "formcheck-decode")
         try:
             yield from self._prefetcher
         finally:

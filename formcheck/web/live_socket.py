@@ -1,0 +1,185 @@
+"""The live camera WebSocket ``/ws/live``: browser frames in, pose, zones and rep events out.
+
+The browser sends binary frame messages (:data:`FRAME_HEADER` then a JPEG) and JSON commands
+(``stop``, ``reset``). Only the newest frame is analysed: frames that arrive while one is being
+processed replace each other. Each session runs its own pose model, so :class:`LiveSlots` caps
+how many run at once. When the session ends its set is recorded in the results store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import struct
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from fastapi import FastAPI, WebSocket, WebSocketDisconnect
+
+from formcheck.web import engine
+from formcheck.web.safety import clean_athlete
+
+if TYPE_CHECKING:
+    from formcheck.web.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: Longer side (px) the browser shrinks camera frames to before sending them.
+LIVE_MAX_SIDE_PX = 480
+#: Frame message: 4-byte sequence number (uint32 LE), 8-byte capture time (float64 LE, ms), JPEG.
+FRAME_HEADER = struct.Struct("<Id")
+
+
+class LiveSlots:
+    """At most ``n`` live sessions at once (each runs a pose model)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = max(1, int(n))
+        self.active = 0
+        self._lock = threading.Lock()
+
+    def acquire(self) -> bool:
+        with self._lock:
+            if self.active >= self.n:
+                return False
+            self.active += 1
+            return True
+
+    def release(self) -> None:
+        with self._lock:
+            self.active = max(0, self.active - 1)
+
+
+def add_live_route(app: FastAPI, settings: Settings, slots: LiveSlots,
+                   make_live: Callable[[], Any]) -> None:
+    """Register ``/ws/live`` on ``app``; ``make_live()`` builds a session's engine."""
+    paths = settings.paths
+
+    @app.websocket("/ws/live")
+    async def live_ws(ws: WebSocket):
+        origin = ws.headers.get("origin")
+        if origin and urlsplit(origin).netloc != ws.headers.get("host"):
+            await ws.close(code=1008, reason="cross-origin connection refused")
+            return
+        await ws.accept()
+        if not slots.acquire():
+            await ws.send_json({"type": "busy", "message": (
+                f"The server is busy: {slots.n} live session{'s' if slots.n != 1 else ''} already "
+                "running (one per CPU core). Try again when one ends, or record the set with your "
+                "camera and upload it on Check a set.")})
+            await ws.close(code=1013)
+            return
+        athlete = clean_athlete(ws.query_params.get("athlete"))
+        session_id = uuid.uuid4().hex
+        eng = None
+        try:
+            try:
+                eng = await asyncio.to_thread(make_live)
+            except Exception as e:
+                log.exception("live session could not start")
+                await ws.send_json({"type": "error", "message": f"The pose model could not be loaded: {e}"})
+                await ws.close(code=1011)
+                return
+            await ws.send_json({"type": "hello", "session": session_id, "max_side": LIVE_MAX_SIDE_PX,
+                                "zones": eng.zones()})
+            await _live_loop(ws, eng, session_id, athlete)
+        finally:
+            try:
+                if eng is not None:
+                    await asyncio.to_thread(eng.close)
+            finally:
+                slots.release()  # even when the task is cancelled while closing
+
+    async def _live_loop(ws: WebSocket, eng, session_id: str, athlete: str | None) -> None:
+        latest: list[bytes | None] = [None]
+        wake = asyncio.Event()
+        state = {"open": True, "stop": False, "dropped": 0, "t0": None, "frames": 0}
+
+        async def receiver() -> None:
+            try:
+                while True:
+                    msg = await ws.receive()
+                    if msg["type"] == "websocket.disconnect":
+                        break
+                    if msg.get("bytes") is not None:
+                        if latest[0] is not None:
+                            state["dropped"] += 1  # stale: the newest frame wins
+                        latest[0] = msg["bytes"]
+                        wake.set()
+                    elif msg.get("text"):
+                        try:
+                            cmd = json.loads(msg["text"]).get("cmd")
+                        except (ValueError, AttributeError):
+                            continue
+                        if cmd == "stop":
+                            state["stop"] = True
+                            wake.set()
+                        if cmd == "reset":
+                            latest[0] = b"reset"
+                            wake.set()
+            except (WebSocketDisconnect, RuntimeError):
+                pass
+            finally:
+                state["open"] = False
+                wake.set()
+
+        recv = asyncio.create_task(receiver())
+        try:
+            while True:
+                try:
+                    await asyncio.wait_for(wake.wait(), timeout=settings.live_idle_s)
+                except asyncio.TimeoutError:
+                    if state["open"]:
+                        await ws.send_json({"type": "error", "message": (
+                            f"No camera frames for {settings.live_idle_s:g} s, so the set was ended "
+                            "and saved. Press Start camera to begin a new one.")})
+                    state["stop"] = True
+                    break
+                wake.clear()
+                data, latest[0] = latest[0], None
+                if data == b"reset":
+                    await asyncio.to_thread(eng.reset)
+                    await ws.send_json({"type": "reset"})
+                    continue
+                if data is not None and len(data) > FRAME_HEADER.size:
+                    seq, t_ms = FRAME_HEADER.unpack_from(data)
+                    if state["t0"] is None:
+                        state["t0"] = t_ms
+                    t_s = (t_ms - state["t0"]) / 1000.0
+                    out = await asyncio.to_thread(_live_frame, eng, data[FRAME_HEADER.size:], t_s)
+                    out["seq"] = seq
+                    out["dropped"] = state["dropped"]
+                    state["frames"] += 1
+                    if state["open"]:
+                        await ws.send_json(out)
+                if state["stop"] or not state["open"]:
+                    break
+        finally:
+            recv.cancel()
+            report, clip_id = await asyncio.to_thread(eng.finish, paths.db, session_id, athlete)
+            if state["open"] or state["stop"]:
+                try:
+                    await ws.send_json({
+                        "type": "summary", "clip_id": clip_id,
+                        "report": f"/clips/{clip_id}" if clip_id is not None else None,
+                        "reps": report["summary"]["rep_count"],
+                        "faults": engine.report_fault_ids(report),
+                        "frames": state["frames"], "dropped": state["dropped"]})
+                    await ws.close()
+                except Exception:
+                    pass
+
+
+def _live_frame(eng, jpeg: bytes, t_s: float) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    image = engine.decode_jpeg(jpeg)
+    if image is None:
+        return {"type": "frame_error", "message": "A camera frame could not be decoded; skipping it."}
+    out = eng.process(image, t_s)
+    out["server_ms"] = round((time.perf_counter() - t0) * 1000.0, 1)
+    return out

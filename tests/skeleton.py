@@ -27,6 +27,7 @@ roll turns it about its optical axis. Noise is specified in pixels at 640 px ima
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field, replace
 
@@ -242,6 +243,9 @@ class Camera:
 
     def rotation(self) -> np.ndarray:
         """Rows = camera axes (x right, y down, z forward) in world coordinates."""
+        return _rotation(self)
+
+    def _rotation(self) -> np.ndarray:
         if self.facing not in ("right", "left"):
             raise ValueError(f"facing: expected 'right' or 'left', got {self.facing!r}")
         s = 1.0 if self.facing == "right" else -1.0
@@ -264,13 +268,23 @@ class Camera:
     def project(self, P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Pixels (n, 2) and camera-frame points (n, 3) of world points ``P`` (n, 3)."""
         R = self.rotation()
-        pc = (P - self.position(R)) @ R.T
+        pc = (P - _position(self)) @ R.T
         if np.any(pc[:, 2] <= 0.05):
             raise ValueError("project: a point is behind the camera; move the camera back")
         f = self.focal_px
         w, h = self.image_wh
         uv = np.stack([f * pc[:, 0] / pc[:, 2] + w / 2, f * pc[:, 1] / pc[:, 2] + h / 2], axis=1)
         return uv, pc
+
+
+@functools.lru_cache(maxsize=64)
+def _rotation(cam: Camera) -> np.ndarray:
+    return cam._rotation()
+
+
+@functools.lru_cache(maxsize=64)
+def _position(cam: Camera) -> np.ndarray:
+    return cam.position(_rotation(cam))
 
 
 # ----------------------------------------------------------------------------- motion scripts

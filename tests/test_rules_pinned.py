@@ -418,3 +418,14 @@ def test_auto_profile_knee_boundary_both_sides(knee_deg, expected):
     """Knee angle near DESIGN's 'bent' vs 'near straight' boundary, on both sides of it."""
     res, _ = run(make_set(Posture("seated", knee_deg=knee_deg), [RepSpec(), RepSpec()]))
     assert res.profile == expected
+
+
+def test_every_fault_carries_its_rules_cue_source_and_severity():
+    m = metrics(peak_extension_deg=60.0, lifting_s=0.1, lowering_s=0.1, top_hold_s=0.0,
+                peak_lift_velocity_dps=900.0, depth_deg=-170.0)
+    out = evaluate(ctx(m, hip_shift_frac=1.0, neck_extension_deg=80.0), F)
+    assert [f.id for f in out] == [fid for fid in RULES if fid != "partial_range"]
+    for f in out:
+        rule = RULES[f.id]
+        assert (f.cue, f.source, f.severity) == (rule.cue, rule.source, rule.severity)
+        assert f.cue and f.source and f.severity in ("major", "minor")

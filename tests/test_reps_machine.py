@@ -173,9 +173,20 @@ def test_settled_window():
     m.update(30, 0.30, RepStateMachine.SETTLE_SPREAD_DEG + 0.1)
     assert not m._settled()
     m2 = RepStateMachine(R)
-    for i in range(15):  # only 0.14 s of samples: too short to call still
-        m2.update(i, i * DT, 0.0)
+    for i in range(15):  # only 0.14 s of samples (late in a clip): too short to call still
+        m2.update(i, 5.0 + i * DT, 0.0)
     assert not m2._settled()
+
+
+def test_settled_at_a_low_frame_rate_and_at_the_spread_limit():
+    m = RepStateMachine(R)  # two samples 0.24 s apart (about 4 fps) span enough time
+    m.update(0, 3.0, 0.0)
+    m.update(1, 3.24, 0.5)
+    assert m._settled()
+    m = RepStateMachine(R)  # a spread of exactly SETTLE_SPREAD_DEG is not still
+    for i in range(25):
+        m.update(i, 3.0 + i * DT, 0.0 if i % 2 else RepStateMachine.SETTLE_SPREAD_DEG)
+    assert not m._settled()
 
 
 def test_reset_clears_the_count_and_arming():
@@ -202,8 +213,8 @@ def test_measure_tempo_depth_peak_hold_and_velocity():
     m = measure(seg, t, es, v, pf, band)
     assert m.depth_deg == pytest.approx(-50.0)
     assert m.peak_extension_deg == pytest.approx(10.0)
-    assert m.lowering_s == pytest.approx(0.9, abs=0.02)
-    assert m.lifting_s == pytest.approx(1.8, abs=0.02)
+    assert m.lowering_s == pytest.approx(0.9, abs=0.005)
+    assert m.lifting_s == pytest.approx(1.8, abs=0.005)
     assert m.t_bottom == pytest.approx(t[i_bot1], abs=0.011)
     assert m.t_top == pytest.approx(t[i_bot1] + 1.9, abs=0.02)
     assert m.t_start == pytest.approx(0.5 + 0.05, abs=0.02)
@@ -237,3 +248,19 @@ def test_log_dimensionless_jerk_prefers_smooth_moves():
     assert np.isnan(log_dimensionless_jerk(t[:4], smooth[:4]))
     assert np.isnan(log_dimensionless_jerk(t, np.zeros_like(t)))
     assert log_dimensionless_jerk(t, smooth) == pytest.approx(-np.log(720 / 1.875**2), abs=0.3)
+
+
+def test_measure_with_the_bottom_at_the_segment_edge():
+    """As the state machine hands it: lowering ends at its (strict) minimum, the lift starts there."""
+    es = seq(hold(0.0, 0.5), ramp(0.0, -50.0, 1.0), ramp(-50.0, 0.0, 1.0)[1:], hold(0.0, 0.6))
+    t = np.arange(len(es)) * DT
+    v = np.gradient(es, t)
+    i_min = int(np.argmin(es))
+    i_top = i_min + 99
+    seg = Segment("counted", "top", (0, i_min), (i_min, len(es) - 1), (i_top - 1, len(es) - 1))
+    m = measure(seg, t, es, v, 0.05, 1.5)
+    assert es[i_min] == -50.0 and m.depth_deg == -50.0
+    assert m.t_bottom == pytest.approx(t[i_min], abs=1e-9)
+    assert m.lowering_s == pytest.approx(0.90, abs=0.005)
+    assert m.lifting_s == pytest.approx(0.90, abs=0.015)
+    assert m.t_start == pytest.approx(0.54, abs=0.005)

@@ -205,21 +205,62 @@ def pose_skeleton(
     return P
 
 
+HEAD = [L.NOSE, LEFT_EYE_INNER, LEFT_EYE, LEFT_EYE_OUTER, RIGHT_EYE_INNER, RIGHT_EYE,
+        RIGHT_EYE_OUTER, L.LEFT_EAR, L.RIGHT_EAR, MOUTH_LEFT, MOUTH_RIGHT]
+TRUNK = [L.LEFT_SHOULDER, L.RIGHT_SHOULDER, L.LEFT_ELBOW, L.RIGHT_ELBOW, L.LEFT_WRIST,
+         L.RIGHT_WRIST, LEFT_PINKY, RIGHT_PINKY, LEFT_INDEX, RIGHT_INDEX, LEFT_THUMB, RIGHT_THUMB]
+
+
+def pose_batch(posture: Posture, e_deg: np.ndarray, neck_deg: np.ndarray, shift_frac: np.ndarray,
+               anthro: Anthro = Anthro(), bias: Bias | None = None) -> np.ndarray:
+    """(n, 33, 3) skeletons, the same as ``pose_skeleton`` frame by frame, computed as rigid
+    motions: the trunk (with the hips' biased landmarks) turns about the hip axis by e, the head
+    about its pivot by the neck angle, the legs stay, and everything slides with the shift."""
+    if posture.profile == STANDING:
+        return np.stack([pose_skeleton(posture, a, b, c, anthro, bias)
+                         for a, b, c in zip(e_deg, neck_deg, shift_frac)])
+    P0 = pose_skeleton(posture, 0.0, 0.0, 0.0, anthro, bias)
+    hip_c = 0.5 * (pose_skeleton(posture, 0.0, anthro=anthro)[L.LEFT_HIP]
+                   + pose_skeleton(posture, 0.0, anthro=anthro)[L.RIGHT_HIP])
+    u0 = sagittal(90.0 if posture.profile == SEATED else posture.bench_deg)
+    sh_c = hip_c + anthro.trunk * u0
+    pivot0 = sh_c + 0.07 * u0 - 0.03 * front_of(u0)
+    slide = X if posture.profile == SEATED else sagittal(posture.bench_deg + 180.0)
+
+    def rz(deg: np.ndarray) -> np.ndarray:
+        a = np.radians(np.asarray(deg, dtype=np.float64))
+        c, s = np.cos(a), np.sin(a)
+        R = np.zeros((a.size, 3, 3))
+        R[:, 0, 0], R[:, 0, 1], R[:, 1, 0], R[:, 1, 1], R[:, 2, 2] = c, -s, s, c, 1.0
+        return R
+
+    Re, Rn = rz(e_deg), rz(neck_deg)
+    n = Re.shape[0]
+    P = np.broadcast_to(P0, (n, N, 3)).copy()
+    moving = TRUNK + (list(L.HIP) if bias is not None else [])
+    P[:, moving] = hip_c + np.einsum("nij,kj->nki", Re, P0[moving] - hip_c)
+    head_local = np.einsum("nij,kj->nki", Rn, P0[HEAD] - pivot0) + (pivot0 - hip_c)
+    P[:, HEAD] = hip_c + np.einsum("nij,nkj->nki", Re, head_local)
+    P += (np.asarray(shift_frac, dtype=np.float64) * anthro.thigh)[:, None, None] * slide
+    return P
+
+
 def apply_bias(P: np.ndarray, u: np.ndarray, f: np.ndarray, thigh_dir: np.ndarray,
                posture: Posture, bias: Bias) -> np.ndarray:
     """Move shoulder/hip/knee landmarks from the joint centres to the body's outline."""
+    J = P  # joint centres
     P = P.copy()
     for i in L.SHOULDER:
-        P[i] = P[i] - bias.shoulder_back_m * f
+        P[i] = J[i] - bias.shoulder_back_m * f
     for i in L.HIP:
-        P[i] = P[i] + bias.hip_front_m * f
+        P[i] = J[i] + bias.hip_front_m * f
     for k, h, an in ((L.LEFT_KNEE, L.LEFT_HIP, L.LEFT_ANKLE), (L.RIGHT_KNEE, L.RIGHT_HIP, L.RIGHT_ANKLE)):
-        to_hip = P[h] - P[k]
-        to_ankle = P[an] - P[k]
+        to_hip = J[h] - J[k]
+        to_ankle = J[an] - J[k]
         out = -(to_hip / np.linalg.norm(to_hip) + to_ankle / np.linalg.norm(to_ankle))
         if np.linalg.norm(out) < 0.3:  # straight leg: the kneecap faces the leg's front
             out = front_of(-thigh_dir) if posture.profile == PRONE else X
-        P[k] = P[k] + bias.knee_front_m * out / np.linalg.norm(out)
+        P[k] = J[k] + bias.knee_front_m * out / np.linalg.norm(out)
     return P
 
 
@@ -567,6 +608,7 @@ def render(script: SetScript, times: np.ndarray, scene: Scene = Scene()) -> list
                 k += n + 1
             k += 1
     far_low = rng.random(len(times)) < scene.far_drop_frac
+    posed = pose_batch(script.posture, e, neck, sh, bias=scene.bias)
     pad_wander = np.cumsum(rng.normal(0.0, 0.004, (len(times), 2)), axis=0)
     for k, t in enumerate(times):
         if drop[k]:
@@ -579,7 +621,7 @@ def render(script: SetScript, times: np.ndarray, scene: Scene = Scene()) -> list
             w = float(minjerk(np.array((t - walk_end) / scene.mount_s)))
             P = (1 - w) * stand_at_machine + w * set_start
         else:
-            P = pose_skeleton(script.posture, float(e[k]), float(neck[k]), float(sh[k]), bias=scene.bias)
+            P = posed[k]
         fr = _frame(scene, t, P, rng, bool(far_low[k]))
         if scene.pad_occlusion and t >= walk_end + (scene.mount_s if scene.walk_in_s else 0.0):
             # The pad hides knees and thighs: low visibility, landmark guessed off the joint.

@@ -185,3 +185,18 @@ def test_cell_names_are_unique_and_cover_the_matrix():
     assert len(CELLS) == len(set(CELLS))
     assert set(XFAIL) <= set(CELLS)
     assert replace(CELLS["seated-noise0px"], noise_px=0.0) == CELLS["seated-noise0px"]
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+@pytest.mark.parametrize("bias", [None, Bias()])
+def test_generator_batch_posing_equals_frame_by_frame(profile, bias):
+    from skeleton import pose_batch, pose_skeleton
+
+    e = np.array([-60.0, -20.0, 0.0, 12.5, 35.0])
+    neck = np.array([0.0, 5.0, 30.0, -10.0, 0.0])
+    shift = np.array([0.0, 0.05, 0.13, 0.0, -0.02])
+    posture = Posture(profile)
+    batch = pose_batch(posture, e, neck, shift, bias=bias)
+    for k in range(len(e)):
+        np.testing.assert_allclose(batch[k], pose_skeleton(posture, e[k], neck[k], shift[k], bias=bias),
+                                   atol=1e-12)

@@ -264,3 +264,23 @@ def test_measure_with_the_bottom_at_the_segment_edge():
     assert m.lowering_s == pytest.approx(0.90, abs=0.005)
     assert m.lifting_s == pytest.approx(0.90, abs=0.015)
     assert m.t_start == pytest.approx(0.54, abs=0.005)
+
+
+@pytest.mark.parametrize("level,phase", [(TOP, Phase.TOP), (BOT, Phase.BOTTOM)])
+def test_phase_is_set_on_the_arming_sample(level, phase):
+    m = RepStateMachine(R)
+    for i in range(200):
+        if any(ev[0] == "armed" for ev in m.update(i, i * DT, level)):
+            break
+    assert m.phase is phase and m.start == ("top" if phase is Phase.TOP else "bottom")
+
+
+def test_log_dimensionless_jerk_of_a_minimum_jerk_move_late_in_a_clip():
+    """Min-jerk: ∫ jerk² dt · T³ / v_peak² = 720 / 1.875² (independent of when it happens)."""
+    t = 3.0 + np.linspace(0.0, 1.0, 401)
+    tau = t - 3.0
+    v = 30 * tau**2 * (1 - tau) ** 2
+    assert log_dimensionless_jerk(t, v) == pytest.approx(-np.log(720 / 1.875**2), abs=0.05)
+    assert log_dimensionless_jerk(t, 2 * v) == pytest.approx(log_dimensionless_jerk(t, v), abs=1e-9)
+    assert np.isnan(log_dimensionless_jerk(t[:4], v[:4]))
+    assert np.isfinite(log_dimensionless_jerk(t[:5], v[:5]))

@@ -277,9 +277,9 @@ def test_phase_is_set_on_the_arming_sample(level, phase):
 
 def test_log_dimensionless_jerk_of_a_minimum_jerk_move_late_in_a_clip():
     """Min-jerk: ∫ jerk² dt · T³ / v_peak² = 720 / 1.875² (independent of when it happens)."""
-    t = 3.0 + np.linspace(0.0, 1.0, 401)
-    tau = t - 3.0
-    v = 30 * tau**2 * (1 - tau) ** 2
+    t = 3.0 + np.linspace(0.0, 2.0, 801)  # a 2 s move
+    tau = (t - 3.0) / 2.0
+    v = 30 * tau**2 * (1 - tau) ** 2 / 2.0
     assert log_dimensionless_jerk(t, v) == pytest.approx(-np.log(720 / 1.875**2), abs=0.05)
     assert log_dimensionless_jerk(t, 2 * v) == pytest.approx(log_dimensionless_jerk(t, v), abs=1e-9)
     assert np.isnan(log_dimensionless_jerk(t[:4], v[:4]))

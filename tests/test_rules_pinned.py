@@ -244,6 +244,8 @@ def test_disabled_rule_is_skipped():
     cfg = dataclasses.replace(F, disabled=["hyperextension"])
     c = ctx(metrics(peak_extension_deg=hyper_limit("seated") + 20))
     assert "hyperextension" in fired(c) and "hyperextension" not in fired(c, cfg)
+    c2 = ctx(metrics(peak_extension_deg=hyper_limit("seated") + 20, lowering_s=0.1))
+    assert fired(c2, cfg) == ["fast_descent"]  # the other rules still run
 
 
 def test_fault_records_value_threshold_and_time():

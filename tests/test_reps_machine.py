@@ -86,6 +86,7 @@ def test_top_start_counts_on_arrival_and_segments_on_next_lowering():
     assert s.kind == "counted" and s.order == "top" and s.closed
     assert s.lifting[1] == s.top[1] == i_seg and s.top[0] == counted[0][0]
     assert es[s.lowering[1]] == pytest.approx(BOT) and s.lifting[0] == s.lowering[1]
+    assert es[s.lowering[1] - 1] > BOT  # the first sample of the flat bottom
     assert es[s.lowering[0]] == TOP
     fin = m.finish(len(es) - 1)
     assert len(fin) == 1 and fin[0][1].closed is False and fin[0][1].top[1] == len(es) - 1
@@ -113,14 +114,17 @@ def test_bottom_start_rep_unfinished_at_the_end_is_not_closed():
     assert [e for _, _, e in ev if e[0] == "counted"] == [("counted", 1)]
     fin = m.finish(len(es) - 1)
     assert len(fin) == 1 and fin[0][1].closed is False and fin[0][1].order == "bottom"
+    assert fin[0][1].lowering[1] == len(es) - 1  # no bottom yet: the rep runs to the end
 
 
 def test_bottom_start_rep_finished_in_the_bottom_is_closed_at_finish():
-    es = seq(hold(BOT, 1.0), ramp(BOT, TOP, 1.2), hold(TOP, 0.8), ramp(TOP, BOT, 1.0), hold(BOT, 0.5))
+    es = seq(hold(BOT, 1.0), ramp(BOT, TOP, 1.2), hold(TOP, 0.8), ramp(TOP, BOT, 1.0),
+             ramp(BOT, BOT + 0.5 * R.partial_min_dip_deg, 0.3))
     m, _ = drive(es)
     fin = m.finish(len(es) - 1)
     assert len(fin) == 1 and fin[0][1].closed is True
-    assert es[fin[0][1].lowering[1]] == pytest.approx(BOT)
+    assert es[fin[0][1].lowering[1]] == pytest.approx(BOT)  # the bottom, not the last sample
+    assert fin[0][1].lowering[1] < len(es) - 1
 
 
 @pytest.mark.parametrize("margin_s,counted", [(-0.1, False), (0.1, True)])
@@ -138,12 +142,13 @@ def test_minimum_rep_time_from_leaving_top_to_arriving_back(margin_s, counted):
 
 def test_partial_dip_is_a_segment_and_not_a_count():
     dip = R.partial_min_dip_deg + 4
-    es = seq(hold(TOP, 1.0), ramp(TOP, TOP - dip, 0.6), ramp(TOP - dip, TOP, 0.6), hold(TOP, 1.0))
+    es = seq(hold(TOP, 1.0), ramp(TOP, TOP - dip, 0.6), hold(TOP - dip, 0.2), ramp(TOP - dip, TOP, 0.6),
+             hold(TOP, 1.0))
     m, ev = drive(es)
     segs = [e[1] for _, _, e in ev if e[0] == "segment"]
     assert m.count == 0 and len(segs) == 1 and segs[0].kind == "partial"
     s = segs[0]
-    assert es[s.lowering[1]] == pytest.approx(TOP - dip)
+    assert es[s.lowering[1]] == pytest.approx(TOP - dip) and es[s.lowering[1] - 1] > TOP - dip
     assert m.phase is Phase.TOP
 
 
@@ -284,3 +289,21 @@ def test_log_dimensionless_jerk_of_a_minimum_jerk_move_late_in_a_clip():
     assert log_dimensionless_jerk(t, 2 * v) == pytest.approx(log_dimensionless_jerk(t, v), abs=1e-9)
     assert np.isnan(log_dimensionless_jerk(t[:4], v[:4]))
     assert np.isfinite(log_dimensionless_jerk(t[:5], v[:5]))
+
+
+def test_arms_exactly_when_settle_s_has_passed():
+    m = RepStateMachine(R)
+    half = R.settle_s / 2  # samples at 0, settle_s / 2, settle_s (exact in binary)
+    evs = [m.update(k, k * half, TOP) for k in range(3)]
+    assert evs[0] == evs[1] == [] and evs[2] == [("armed", "top")]
+
+
+def test_a_rep_of_exactly_min_rep_s_counts():
+    m = RepStateMachine(R)
+    t0 = next(b for b in (0.0, 1.0, 2.0, 4.0, 0.5) if (b + R.min_rep_s) - b == R.min_rep_s)
+    for k in range(60):
+        m.update(k, t0 - 1.2 + k * 0.01, TOP)
+    m.update(60, t0, TOP - R.partial_min_dip_deg - 1)  # leaves the top at t0
+    m.update(61, t0 + 0.5 * R.min_rep_s, BOT)
+    ev = m.update(62, t0 + R.min_rep_s, TOP)
+    assert ("counted", 1) in ev

@@ -1,0 +1,309 @@
+"""The rep state machine and rep measurement on their own (no landmarks): DESIGN's counting rules
+at sample resolution. Thresholds come from ``Config().reps``, so the tests follow the defaults."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from formcheck.config import Config
+from formcheck.core.reps import Phase, RepStateMachine, Segment, log_dimensionless_jerk, measure
+
+R = Config().reps
+DT = 0.01  # 100 Hz samples
+
+
+def drive(es, t0: float = 0.0, m: RepStateMachine | None = None):
+    """Feed e samples at 100 Hz; return the machine and [(i, t, event)]."""
+    m = m or RepStateMachine(R)
+    out = []
+    for i, e in enumerate(es):
+        t = t0 + i * DT
+        for ev in m.update(i, t, float(e)):
+            out.append((i, t, ev))
+    return m, out
+
+
+def ramp(a: float, b: float, s: float) -> np.ndarray:
+    n = max(int(round(s / DT)), 1)
+    return a + (b - a) * np.arange(1, n + 1) / n
+
+
+def hold(v: float, s: float) -> np.ndarray:
+    return np.full(int(round(s / DT)), float(v))
+
+
+def seq(*parts) -> np.ndarray:
+    return np.concatenate(parts)
+
+
+TOP, BOT = 0.0, -(R.bottom_deg + 15)
+
+
+@pytest.mark.parametrize("e,zone", [
+    (-R.top_deg, "top"), (-R.top_deg - 1e-6, "mid"), (-R.bottom_deg + 1e-6, "mid"),
+    (-R.bottom_deg, "bottom"), (0.0, "top"), (-R.bottom_deg - 20, "bottom"),
+])
+def test_zone_boundaries(e, zone):
+    assert RepStateMachine(R).zone(e) == zone
+
+
+@pytest.mark.parametrize("level,start", [(TOP, "top"), (BOT, "bottom")])
+def test_arms_after_settling_in_a_zone(level, start):
+    m, ev = drive(hold(level, R.settle_s + 0.2))
+    armed = [(t, e) for _, t, e in ev if e[0] == "armed"]
+    assert len(armed) == 1 and armed[0][1] == ("armed", start)
+    assert armed[0][0] == pytest.approx(R.settle_s, abs=1.5 * DT)
+    assert m.start == start
+    assert m.phase is (Phase.TOP if start == "top" else Phase.BOTTOM)
+
+
+def test_never_arms_in_the_dead_band():
+    m, ev = drive(hold(-(R.top_deg + R.bottom_deg) / 2, 3.0))
+    assert ev == [] and m.phase is Phase.UNARMED
+
+
+def test_zone_change_restarts_the_settle_clock():
+    es = seq(hold(TOP, 0.7 * R.settle_s), hold(-(R.top_deg + 2), 0.05), hold(TOP, 0.7 * R.settle_s))
+    m, ev = drive(es)
+    assert ev == [] and m.phase is Phase.UNARMED
+
+
+def top_rep(lower_s=1.2, lift_s=1.2, hold_s=0.8, depth=BOT):
+    return seq(ramp(TOP, depth, lower_s), hold(depth, 0.2), ramp(depth, TOP, lift_s), hold(TOP, hold_s))
+
+
+def test_top_start_counts_on_arrival_and_segments_on_next_lowering():
+    es = seq(hold(TOP, 1.0), top_rep(), top_rep())
+    m, ev = drive(es)
+    counted = [(i, e) for i, _, e in ev if e[0] == "counted"]
+    assert [e for _, e in counted] == [("counted", 1), ("counted", 2)]
+    for i, _ in counted:  # the first sample back in TOP, not earlier nor later
+        assert es[i] >= -R.top_deg and es[i - 1] < -R.top_deg
+    segs = [(i, e[1]) for i, _, e in ev if e[0] == "segment"]
+    assert len(segs) == 1  # the second rep waits for its top hold to end
+    i_seg, s = segs[0]
+    assert s.kind == "counted" and s.order == "top" and s.closed
+    assert s.lifting[1] == s.top[1] == i_seg and s.top[0] == counted[0][0]
+    assert es[s.lowering[1]] == pytest.approx(BOT) and s.lifting[0] == s.lowering[1]
+    assert es[s.lowering[1] - 1] > BOT  # the first sample of the flat bottom
+    assert es[s.lowering[0]] == TOP
+    fin = m.finish(len(es) - 1)
+    assert len(fin) == 1 and fin[0][1].closed is False and fin[0][1].top[1] == len(es) - 1
+    assert m.finish(len(es) - 1) == []
+
+
+def test_bottom_start_counts_on_arrival_at_top_and_segments_after_the_next_bottom():
+    rep = seq(ramp(BOT, TOP, 1.2), hold(TOP, 0.8), ramp(TOP, BOT, 1.2), hold(BOT, 0.6))
+    es = seq(hold(BOT, 1.0), rep, rep, ramp(BOT, BOT + 20, 0.5))
+    m, ev = drive(es)
+    counted = [i for i, _, e in ev if e[0] == "counted"]
+    assert len(counted) == 2
+    for i in counted:
+        assert es[i] >= -R.top_deg and es[i - 1] < -R.top_deg
+    segs = [e[1] for _, _, e in ev if e[0] == "segment"]
+    assert len(segs) == 2 and all(s.order == "bottom" and s.closed for s in segs)
+    s = segs[0]
+    assert s.lifting[1] == counted[0] and es[s.lowering[1]] == pytest.approx(BOT)
+    assert s.top == (counted[0], s.lowering[1])
+
+
+def test_bottom_start_rep_unfinished_at_the_end_is_not_closed():
+    es = seq(hold(BOT, 1.0), ramp(BOT, TOP, 1.2), hold(TOP, 0.8), ramp(TOP, -R.top_deg - 5, 0.3))
+    m, ev = drive(es)
+    assert [e for _, _, e in ev if e[0] == "counted"] == [("counted", 1)]
+    fin = m.finish(len(es) - 1)
+    assert len(fin) == 1 and fin[0][1].closed is False and fin[0][1].order == "bottom"
+    assert fin[0][1].lowering[1] == len(es) - 1  # no bottom yet: the rep runs to the end
+
+
+def test_bottom_start_rep_finished_in_the_bottom_is_closed_at_finish():
+    es = seq(hold(BOT, 1.0), ramp(BOT, TOP, 1.2), hold(TOP, 0.8), ramp(TOP, BOT, 1.0),
+             ramp(BOT, BOT + 0.5 * R.partial_min_dip_deg, 0.3))
+    m, _ = drive(es)
+    fin = m.finish(len(es) - 1)
+    assert len(fin) == 1 and fin[0][1].closed is True
+    assert es[fin[0][1].lowering[1]] == pytest.approx(BOT)  # the bottom, not the last sample
+    assert fin[0][1].lowering[1] < len(es) - 1
+
+
+@pytest.mark.parametrize("margin_s,counted", [(-0.1, False), (0.1, True)])
+def test_minimum_rep_time_from_leaving_top_to_arriving_back(margin_s, counted):
+    """The rep clock starts when the trunk leaves TOP (first sample partial_min_dip below it)."""
+    total = R.min_rep_s + margin_s
+    half = total / 2
+    # Leave at once (first lowering sample is a full dip below the top), arrive at TOP after `total`.
+    down = ramp(TOP - R.partial_min_dip_deg - 1, BOT, half)
+    up = ramp(BOT, -R.top_deg, half)
+    es = seq(hold(TOP, 1.0), down, up[:-1], hold(-R.top_deg, 0.5))
+    m, ev = drive(es)
+    assert (m.count == 1) is counted
+
+
+def test_partial_dip_is_a_segment_and_not_a_count():
+    dip = R.partial_min_dip_deg + 4
+    es = seq(hold(TOP, 1.0), ramp(TOP, TOP - dip, 0.6), hold(TOP - dip, 0.2), ramp(TOP - dip, TOP, 0.6),
+             hold(TOP, 1.0))
+    m, ev = drive(es)
+    segs = [e[1] for _, _, e in ev if e[0] == "segment"]
+    assert m.count == 0 and len(segs) == 1 and segs[0].kind == "partial"
+    s = segs[0]
+    assert es[s.lowering[1]] == pytest.approx(TOP - dip) and es[s.lowering[1] - 1] > TOP - dip
+    assert m.phase is Phase.TOP
+
+
+def test_small_wobble_is_not_a_partial():
+    dip = R.partial_min_dip_deg - 1.5
+    es = seq(hold(TOP, 1.0), ramp(TOP, TOP - dip, 0.6), ramp(TOP - dip, TOP, 0.6), hold(TOP, 1.0))
+    m, ev = drive(es)
+    assert [e for _, _, e in ev if e[0] != "armed"] == [] and m.phase is Phase.TOP
+
+
+def test_partial_needs_a_still_top_before_it_is_reported():
+    """Back in TOP but still moving: not yet a partial (it may continue into a full rep)."""
+    dip = R.partial_min_dip_deg + 4
+    es = seq(hold(TOP, 1.0), ramp(TOP, TOP - dip, 0.6), ramp(TOP - dip, TOP + 3, 0.6))
+    m, ev = drive(es)
+    assert [e for _, _, e in ev if e[0] == "segment"] == [] and m.phase is Phase.LOWERING
+    m, ev = drive(seq(es, hold(TOP + 3, 0.5)))
+    assert [e[1].kind for _, _, e in ev if e[0] == "segment"] == ["partial"]
+
+
+def test_settled_window():
+    m = RepStateMachine(R)
+    assert not m._settled()
+    for i in range(30):
+        m.update(i, i * DT, 0.0)
+    assert m._settled()
+    m.update(30, 0.30, RepStateMachine.SETTLE_SPREAD_DEG + 0.1)
+    assert not m._settled()
+    m2 = RepStateMachine(R)
+    for i in range(15):  # only 0.14 s of samples (late in a clip): too short to call still
+        m2.update(i, 5.0 + i * DT, 0.0)
+    assert not m2._settled()
+
+
+def test_settled_at_a_low_frame_rate_and_at_the_spread_limit():
+    m = RepStateMachine(R)  # two samples 0.24 s apart (about 4 fps) span enough time
+    m.update(0, 3.0, 0.0)
+    m.update(1, 3.24, 0.5)
+    assert m._settled()
+    m = RepStateMachine(R)  # a spread of exactly SETTLE_SPREAD_DEG is not still
+    for i in range(25):
+        m.update(i, 3.0 + i * DT, 0.0 if i % 2 else RepStateMachine.SETTLE_SPREAD_DEG)
+    assert not m._settled()
+
+
+def test_reset_clears_the_count_and_arming():
+    m, _ = drive(seq(hold(TOP, 1.0), top_rep()))
+    assert m.count == 1
+    m.reset()
+    assert (m.count, m.phase, m.start) == (0, Phase.UNARMED, None)
+    assert m.finish(10) == []
+
+
+# ----------------------------------------------------------------------------- measure
+def test_measure_tempo_depth_peak_hold_and_velocity():
+    """Linear moves: lowering 1.0 s, lifting 2.0 s, a 0.5 s still top; phase_frac trims the ends."""
+    pf, band = 0.05, 1.5
+    es = seq(hold(0.0, 0.5), ramp(0.0, -50.0, 1.0), hold(-50.0, 0.3), ramp(-50.0, 10.0, 2.0),
+             hold(10.0, 0.5), ramp(10.0, -20.0, 0.5))
+    t = np.arange(len(es)) * DT
+    v = np.gradient(es, t)
+    i_bot0 = 50 + 100 - 1
+    i_bot1 = i_bot0 + 30
+    i_top = i_bot1 + 200
+    i_end = i_top + 50 + 20
+    seg = Segment("counted", "top", (0, i_bot1), (i_bot1, i_end), (i_top, i_end))
+    m = measure(seg, t, es, v, pf, band)
+    assert m.depth_deg == pytest.approx(-50.0)
+    assert m.peak_extension_deg == pytest.approx(10.0)
+    assert m.lowering_s == pytest.approx(0.9, abs=0.005)
+    assert m.lifting_s == pytest.approx(1.8, abs=0.005)
+    assert m.t_bottom == pytest.approx(t[i_bot1], abs=0.011)
+    assert m.t_top == pytest.approx(t[i_bot1] + 1.9, abs=0.02)
+    assert m.t_start == pytest.approx(0.5 + 0.05, abs=0.02)
+    assert m.top_hold_s == pytest.approx(0.5 + 2 * band / 60.0, abs=0.03)
+    assert m.peak_lift_velocity_dps == pytest.approx(30.0, rel=0.02)
+    assert m.peak_lower_velocity_dps == pytest.approx(50.0, rel=0.02)
+    assert m.peak_extension_t == pytest.approx(t[i_top], abs=0.6)
+    assert t[i_bot1] < m.peak_lift_velocity_t < m.t_top
+    assert m.t_end >= t[i_top] + 0.4
+
+
+def test_measure_bottom_order_times_the_rep_from_lift_to_lowering_end():
+    es = seq(hold(-50.0, 0.5), ramp(-50.0, 0.0, 1.0), hold(0.0, 0.6), ramp(0.0, -50.0, 1.0), hold(-50.0, 0.4))
+    t = np.arange(len(es)) * DT
+    v = np.gradient(es, t)
+    i_top = 150
+    i_bot = 150 + 60 + 100 - 1
+    seg = Segment("counted", "bottom", (i_top, i_bot), (0, i_top), (i_top, i_bot))
+    m = measure(seg, t, es, v, 0.05, 1.5)
+    assert m.t_start == pytest.approx(0.5 + 0.05, abs=0.02)
+    assert m.t_end == pytest.approx(t[i_bot] - 0.05, abs=0.02)
+    assert m.lifting_s == pytest.approx(0.9, abs=0.02)
+    assert m.lowering_s == pytest.approx(0.9, abs=0.02)
+
+
+def test_log_dimensionless_jerk_prefers_smooth_moves():
+    t = np.linspace(0, 1, 101)
+    smooth = 30 * t**2 * (1 - t) ** 2  # minimum-jerk velocity shape
+    rough = smooth + 0.3 * np.sin(2 * np.pi * 12 * t)
+    assert log_dimensionless_jerk(t, smooth) > log_dimensionless_jerk(t, rough)
+    assert np.isnan(log_dimensionless_jerk(t[:4], smooth[:4]))
+    assert np.isnan(log_dimensionless_jerk(t, np.zeros_like(t)))
+    assert log_dimensionless_jerk(t, smooth) == pytest.approx(-np.log(720 / 1.875**2), abs=0.3)
+
+
+def test_measure_with_the_bottom_at_the_segment_edge():
+    """As the state machine hands it: lowering ends at its (strict) minimum, the lift starts there."""
+    es = seq(hold(0.0, 0.5), ramp(0.0, -50.0, 1.0), ramp(-50.0, 0.0, 1.0)[1:], hold(0.0, 0.6))
+    t = np.arange(len(es)) * DT
+    v = np.gradient(es, t)
+    i_min = int(np.argmin(es))
+    i_top = i_min + 99
+    seg = Segment("counted", "top", (0, i_min), (i_min, len(es) - 1), (i_top - 1, len(es) - 1))
+    m = measure(seg, t, es, v, 0.05, 1.5)
+    assert es[i_min] == -50.0 and m.depth_deg == -50.0
+    assert m.t_bottom == pytest.approx(t[i_min], abs=1e-9)
+    assert m.lowering_s == pytest.approx(0.90, abs=0.005)
+    assert m.lifting_s == pytest.approx(0.90, abs=0.015)
+    assert m.t_start == pytest.approx(0.54, abs=0.005)
+
+
+@pytest.mark.parametrize("level,phase", [(TOP, Phase.TOP), (BOT, Phase.BOTTOM)])
+def test_phase_is_set_on_the_arming_sample(level, phase):
+    m = RepStateMachine(R)
+    for i in range(200):
+        if any(ev[0] == "armed" for ev in m.update(i, i * DT, level)):
+            break
+    assert m.phase is phase and m.start == ("top" if phase is Phase.TOP else "bottom")
+
+
+def test_log_dimensionless_jerk_of_a_minimum_jerk_move_late_in_a_clip():
+    """Min-jerk: ∫ jerk² dt · T³ / v_peak² = 720 / 1.875² (independent of when it happens)."""
+    t = 3.0 + np.linspace(0.0, 2.0, 801)  # a 2 s move
+    tau = (t - 3.0) / 2.0
+    v = 30 * tau**2 * (1 - tau) ** 2 / 2.0
+    assert log_dimensionless_jerk(t, v) == pytest.approx(-np.log(720 / 1.875**2), abs=0.05)
+    assert log_dimensionless_jerk(t, 2 * v) == pytest.approx(log_dimensionless_jerk(t, v), abs=1e-9)
+    assert np.isnan(log_dimensionless_jerk(t[:4], v[:4]))
+    assert np.isfinite(log_dimensionless_jerk(t[:5], v[:5]))
+
+
+def test_arms_exactly_when_settle_s_has_passed():
+    m = RepStateMachine(R)
+    half = R.settle_s / 2  # samples at 0, settle_s / 2, settle_s (exact in binary)
+    evs = [m.update(k, k * half, TOP) for k in range(3)]
+    assert evs[0] == evs[1] == [] and evs[2] == [("armed", "top")]
+
+
+def test_a_rep_of_exactly_min_rep_s_counts():
+    m = RepStateMachine(R)
+    t0 = next(b for b in (0.0, 1.0, 2.0, 4.0, 0.5) if (b + R.min_rep_s) - b == R.min_rep_s)
+    for k in range(60):
+        m.update(k, t0 - 1.2 + k * 0.01, TOP)
+    m.update(60, t0, TOP - R.partial_min_dip_deg - 1)  # leaves the top at t0
+    m.update(61, t0 + 0.5 * R.min_rep_s, BOT)
+    ev = m.update(62, t0 + R.min_rep_s, TOP)
+    assert ("counted", 1) in ev

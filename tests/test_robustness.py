@@ -111,27 +111,25 @@ def _cells() -> dict[str, Cell]:
 CELLS = _cells()
 
 # Cells the current core fails, with the reason (found by running every cell without marks).
-_PRONE_FINISH = "normal prone finish 4-16° past the leg line is flagged hyperextension (issue #11)"
-_NOISE = "3-6 px landmark noise gives false no_top_pause / hip_shift or misses a jerky lift (issue #11)"
+_NOISE = ("3-6 px landmark noise still gives a false fault on clean reps or misses one (issue #11: "
+          "robust per-rep measures)")
+_RANGE = "consistent 20° dips are partial reps, not 10 reps (issue #11: the athlete's own range)"
 XFAIL: dict[str, str] = {
     **{f"seated-noise{n}px-seed{s}": _NOISE
-       for n, s in ((3, 0), (3, 2), (3, 4), (4, 0), (4, 1), (4, 2), (4, 4),
-                    (6, 0), (6, 1), (6, 2), (6, 3), (6, 4))},
-    "seated-roll-10": "camera roll adds straight into the seated angle: false hyperextension (issue #10)",
-    "seated-yaw45": "45° yaw is refused as a frontal view; world landmarks unused (issue #10)",
-    "seated-pad-occlusion": "knees hidden by the pad: 'Step back', 0 reps; seated e needs no knee (issue #10)",
-    "seated-bystander": "a bystander's frames are analysed as the exerciser: extra partial rep (issue #10)",
-    "seated-short-range": "consistent 20° dips are partials, not 10 reps (issue #11)",
-    **{name: _PRONE_FINISH for name in CELLS if name.startswith("prone-")},
+       for n, s in ((3, 0), (3, 4), (4, 0), (4, 2), (4, 4), (6, 0), (6, 1), (6, 2), (6, 3))},
+    **{f"prone-noise{n}px-seed{s}": _NOISE
+       for n, s in ((3, 2), (4, 0), (4, 1), (4, 2), (4, 3), (6, 0), (6, 1), (6, 2), (6, 3), (6, 4))},
+    "seated-roll-10": ("the true vertical comes from the scene image (media/roll.py), which landmarks "
+                       "alone do not carry (issue #10)"),
+    "prone-roll-10": "a 10° roll turns the prone legs toward the seated profile's thigh rule (issue #10)",
+    "seated-yaw45": "45° yaw is refused as a frontal view; world landmarks not yet used for seated (issue #10)",
+    "prone-yaw45": "45° yaw is refused as a frontal view (issue #10)",
+    "prone-pad-occlusion": "knees hidden all along: the prone leg line is never seen (issue #10)",
+    "prone-walk-in": "the walk-in's leg motion is not yet told from the mount in this cell (issue #10)",
+    "prone-bystander": "the bystander replaces the exerciser long enough to reset the prone set (issue #10)",
+    "seated-short-range": _RANGE,
+    "prone-short-range": _RANGE,
 }
-XFAIL.update({
-    "prone-roll-10": "camera roll: profile decided seated (issue #10); " + _PRONE_FINISH,
-    "prone-yaw45": "45° yaw is refused as a frontal view (issue #10); " + _PRONE_FINISH,
-    "prone-pad-occlusion": "knees hidden by the pad: 'Step back', 0 reps (issue #10)",
-    "prone-walk-in": "profile decided while walking in, never revisited (issue #10)",
-    "prone-bystander": "a bystander's frames are analysed as the exerciser (issue #10); " + _PRONE_FINISH,
-    "prone-short-range": "consistent 20° dips are partials, not 10 reps (issue #11)",
-})
 
 
 def _params():
@@ -163,8 +161,11 @@ def test_mirrored_view_gives_the_same_angles_and_reps(profile):
     # And they are the posed angle (the MediaPipe-like bias is corrected by the analyser).
     ok = np.isfinite(a.series["raw"])
     err = a.series["raw"][ok] - true_e(s, a.series["t_s"][ok])
-    assert abs(float(np.median(err))) < 1.0
-    assert float(np.max(np.abs(err))) < 1.5
+    # The generator's MediaPipe-like bias is a model (+3.4° seated, +2.1° prone); the offsets the
+    # analyser corrects were measured on MediaPipe's own output on renders (+4.7°, +1.3°), so up
+    # to ~1.3° of the error is the difference between the two, not the analyser's.
+    assert abs(float(np.median(err))) < 1.5
+    assert float(np.max(np.abs(err))) < 2.5
 
 
 @pytest.mark.parametrize("profile", PROFILES)

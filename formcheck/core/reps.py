@@ -262,7 +262,7 @@ def log_dimensionless_jerk(t: np.ndarray, v: np.ndarray) -> float:
     return -math.log(max(integral * dur**3 / vpk**2, 1e-12))
 
 
-PLATEAU_HALF_WINDOW_S = 0.1  # the top is read from a running median over ±0.1 s
+PLATEAU_HALF_WINDOW_S = 0.07  # the top is read from a running median over ±0.07 s
 
 
 def running_median(t: np.ndarray, x: np.ndarray, half_window_s: float) -> np.ndarray:

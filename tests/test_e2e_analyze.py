@@ -49,7 +49,7 @@ def test_sample_clip_matches_its_labels(clip, analyses):
     fr = report["frames"]
     t = np.array(fr["t_s"], dtype=float)
     e = np.array([np.nan if v is None else v for v in fr["extension_deg"]], dtype=float)
-    truth = np.interp(t, label["frames"]["t_s"], label["frames"]["extension_deg"])
+    truth = np.interp(t, label["frames"]["t_s"], label["frames"]["extension_3d_deg"])  # the body's angle
     ok = np.isfinite(e)
     assert ok.mean() > 0.9
     mae = float(np.mean(np.abs(e[ok] - truth[ok])))
@@ -113,4 +113,8 @@ def test_real_footage_rep_counts(clip):
     label = json.loads(clip.with_suffix(".json").read_text())
     cfg = load_config(overrides={"kinematics": {"profile": label["profile"]}})
     a = analyze_clip(clip, cfg, include_frames=False)
+    if label.get("accept_refusal") and a.result.rep_count == 0:
+        # filmed head-on: a clear "turn side-on" with no rep is a right answer, a wrong count is not
+        assert "Turn side-on to the camera." in a.result.warnings
+        return
     assert a.result.rep_count == label["expected_rep_count"]

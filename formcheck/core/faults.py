@@ -73,7 +73,7 @@ def rule(id: str, severity: str, cue: str, source: str):
     "hyperextension", "major",
     "Finish tall — stop at neutral, don't lean back past it.",
     "Stop short of leaning back past neutral or jamming the low back into hyperextension "
-    "(seed 001); Avoid arching your back excessively during the exercise (seed 000).",
+    "(lever machine guide); Avoid arching your back excessively during the exercise (face-down back extension guide).",
 )
 def _hyperextension(c: RepContext, cfg: FaultConfig):
     """Seated: leaning back past upright. Prone: arching well beyond the slight arch the guide
@@ -92,7 +92,7 @@ def _hyperextension(c: RepContext, cfg: FaultConfig):
     "jerky_lift", "major",
     "Lift smoothly — don't throw your torso up from the bottom.",
     "Do not throw your torso upward from the bottom. A smooth start protects the spine "
-    "(seed 001); Focus on using your lower back muscles ... rather than relying on momentum (seed 000).",
+    "(lever machine guide); Focus on using your lower back muscles ... rather than relying on momentum (face-down back extension guide).",
 )
 def _jerky_lift(c: RepContext, cfg: FaultConfig):
     m = c.metrics
@@ -108,8 +108,8 @@ def _jerky_lift(c: RepContext, cfg: FaultConfig):
 @rule(
     "fast_descent", "minor",
     "Lower slowly, under control.",
-    "Lower your upper body back down in a controlled manner to the starting position (seed 000); "
-    "Lower your chest and shoulders forward in a slow, controlled arc (seed 001).",
+    "Lower your upper body back down in a controlled manner to the starting position (face-down back extension guide); "
+    "Lower your chest and shoulders forward in a slow, controlled arc (lever machine guide).",
 )
 def _fast_descent(c: RepContext, cfg: FaultConfig):
     m = c.metrics
@@ -122,7 +122,7 @@ def _fast_descent(c: RepContext, cfg: FaultConfig):
     "no_top_pause", "minor",
     "Pause briefly at the top and squeeze.",
     "Hold the contracted position for a brief moment while focusing on squeezing your lower back "
-    "muscles (seed 000); Choose a load that lets you pause briefly at the top (seed 001).",
+    "muscles (face-down back extension guide); Choose a load that lets you pause briefly at the top (lever machine guide).",
 )
 def _no_top_pause(c: RepContext, cfg: FaultConfig):
     m = c.metrics
@@ -135,7 +135,7 @@ def _no_top_pause(c: RepContext, cfg: FaultConfig):
     "partial_range", "minor",
     "Go a little deeper — use the full range you can control.",
     "Lower your chest and shoulders forward ... until you reach the bottom of the range you can "
-    "own (seed 001).",
+    "own (lever machine guide).",
 )
 def _partial_range(c: RepContext, cfg: FaultConfig):
     m = c.metrics
@@ -148,7 +148,7 @@ def _partial_range(c: RepContext, cfg: FaultConfig):
     "excessive_depth", "minor",
     "Stop before your back rounds hard at the bottom.",
     "Lower ... until you reach the bottom of the range you can own without collapsing into a hard "
-    "round back (seed 001).",
+    "round back (lever machine guide).",
 )
 def _excessive_depth(c: RepContext, cfg: FaultConfig):
     m = c.metrics
@@ -162,7 +162,7 @@ def _excessive_depth(c: RepContext, cfg: FaultConfig):
     "hip_shift", "minor",
     "Keep your hips pinned to the pad.",
     "Sit so your hips stay pinned to the seat ... If your pelvis can slide ..., the rep turns "
-    "into a body shift instead of a back extension (seed 001).",
+    "into a body shift instead of a back extension (lever machine guide).",
 )
 def _hip_shift(c: RepContext, cfg: FaultConfig):
     if c.counted and c.hip_shift_frac > cfg.max_hip_shift_frac:
@@ -173,8 +173,8 @@ def _hip_shift(c: RepContext, cfg: FaultConfig):
 @rule(
     "neck_crank", "minor",
     "Keep your neck long — chin slightly tucked.",
-    "Keep your chin slightly tucked so the neck stays long (seed 001); Think about lifting through "
-    "the chest ... not just cranking the neck (seed 001).",
+    "Keep your chin slightly tucked so the neck stays long (lever machine guide); Think about lifting through "
+    "the chest ... not just cranking the neck (lever machine guide).",
 )
 def _neck_crank(c: RepContext, cfg: FaultConfig):
     if c.counted and c.neck_extension_deg > cfg.max_neck_extension_deg:

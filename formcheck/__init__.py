@@ -9,4 +9,4 @@ Only :mod:`formcheck.media`, :mod:`formcheck.render` and :mod:`formcheck.app` im
 MediaPipe or PyAV or touch files; :mod:`formcheck.core` is pure numpy.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 from collections.abc import Callable
 
 from formcheck.config import FaultConfig
@@ -37,21 +38,30 @@ class RepContext:
     peak_extension_3d_deg: float = float("nan")  # the finish from world landmarks (prone), deg
 
 
+class RuleHit(NamedTuple):
+    """What a rule measured when its fault is present."""
+
+    value: float  # the measured value, in ``unit``
+    threshold: float  # the threshold it crossed, in ``unit``
+    unit: str  # "deg", "s", "deg/s" or "frac"
+    t: float  # time (s from the clip start) where the fault shows most
+
+
 @dataclass(frozen=True)
 class Rule:
     id: str
     severity: str
     cue: str
     source: str
-    check: Callable[[RepContext, FaultConfig], tuple[float, float, str, float] | None]
-    """returns (value, threshold, unit, t) when the fault is present."""
+    check: Callable[[RepContext, FaultConfig], RuleHit | None]
+    """returns a :class:`RuleHit` when the fault is present, else ``None``."""
 
     def __call__(self, ctx: RepContext, cfg: FaultConfig) -> Fault | None:
         hit = self.check(ctx, cfg)
         if hit is None:
             return None
-        value, threshold, unit, t = hit
-        return Fault(self.id, t, value, threshold, unit, self.severity, self.cue, self.source)
+        return Fault(self.id, hit.t, hit.value, hit.threshold, hit.unit, self.severity, self.cue,
+                     self.source)
 
 
 RULES: dict[str, Rule] = {}
@@ -85,7 +95,7 @@ def _hyperextension(c: RepContext, cfg: FaultConfig):
         return None
     if c.profile == "prone" and math.isfinite(c.peak_extension_3d_deg) and c.peak_extension_3d_deg <= limit:
         return None
-    return m.peak_extension_deg, limit, "deg", m.peak_extension_t
+    return RuleHit(m.peak_extension_deg, limit, "deg", m.peak_extension_t)
 
 
 @rule(
@@ -99,9 +109,9 @@ def _jerky_lift(c: RepContext, cfg: FaultConfig):
     if not c.counted:
         return None
     if m.peak_lift_velocity_dps > cfg.max_lift_velocity_dps:
-        return m.peak_lift_velocity_dps, cfg.max_lift_velocity_dps, "deg/s", m.peak_lift_velocity_t
+        return RuleHit(m.peak_lift_velocity_dps, cfg.max_lift_velocity_dps, "deg/s", m.peak_lift_velocity_t)
     if m.lifting_s < cfg.min_lifting_s:
-        return m.lifting_s, cfg.min_lifting_s, "s", m.peak_lift_velocity_t
+        return RuleHit(m.lifting_s, cfg.min_lifting_s, "s", m.peak_lift_velocity_t)
     return None
 
 
@@ -114,7 +124,7 @@ def _jerky_lift(c: RepContext, cfg: FaultConfig):
 def _fast_descent(c: RepContext, cfg: FaultConfig):
     m = c.metrics
     if c.counted and m.lowering_s < cfg.min_lowering_s:
-        return m.lowering_s, cfg.min_lowering_s, "s", m.t_start
+        return RuleHit(m.lowering_s, cfg.min_lowering_s, "s", m.t_start)
     return None
 
 
@@ -127,7 +137,7 @@ def _fast_descent(c: RepContext, cfg: FaultConfig):
 def _no_top_pause(c: RepContext, cfg: FaultConfig):
     m = c.metrics
     if c.counted and c.closed and m.top_hold_s < cfg.min_top_hold_s:
-        return m.top_hold_s, cfg.min_top_hold_s, "s", m.t_top
+        return RuleHit(m.top_hold_s, cfg.min_top_hold_s, "s", m.t_top)
     return None
 
 
@@ -140,7 +150,7 @@ def _no_top_pause(c: RepContext, cfg: FaultConfig):
 def _partial_range(c: RepContext, cfg: FaultConfig):
     m = c.metrics
     if not c.counted:
-        return -m.depth_deg, c.bottom_deg, "deg", m.t_bottom
+        return RuleHit(-m.depth_deg, c.bottom_deg, "deg", m.t_bottom)
     return None
 
 
@@ -154,7 +164,7 @@ def _excessive_depth(c: RepContext, cfg: FaultConfig):
     m = c.metrics
     limit = cfg.seated_max_flexion_deg if c.profile == "seated" else cfg.prone_max_flexion_deg
     if c.counted and -m.depth_deg > limit:
-        return -m.depth_deg, limit, "deg", m.t_bottom
+        return RuleHit(-m.depth_deg, limit, "deg", m.t_bottom)
     return None
 
 
@@ -166,7 +176,7 @@ def _excessive_depth(c: RepContext, cfg: FaultConfig):
 )
 def _hip_shift(c: RepContext, cfg: FaultConfig):
     if c.counted and c.hip_shift_frac > cfg.max_hip_shift_frac:
-        return c.hip_shift_frac, cfg.max_hip_shift_frac, "frac", c.hip_shift_t
+        return RuleHit(c.hip_shift_frac, cfg.max_hip_shift_frac, "frac", c.hip_shift_t)
     return None
 
 
@@ -178,7 +188,7 @@ def _hip_shift(c: RepContext, cfg: FaultConfig):
 )
 def _neck_crank(c: RepContext, cfg: FaultConfig):
     if c.counted and c.neck_extension_deg > cfg.max_neck_extension_deg:
-        return c.neck_extension_deg, cfg.max_neck_extension_deg, "deg", c.neck_extension_t
+        return RuleHit(c.neck_extension_deg, cfg.max_neck_extension_deg, "deg", c.neck_extension_t)
     return None
 
 

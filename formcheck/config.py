@@ -40,7 +40,7 @@ class PoseConfig:
     min_tracking_confidence: float = _f(0.5, "MediaPipe tracking confidence, 0-1", 0.0, 1.0)
     max_side_px: int = _f(1280, "downscale frames whose longer side exceeds this (0 = never)", 0, 10000)
     max_fps: float = _f(0.0, "offline: analyse at most this many frames per second (0 = every frame)", 0.0, 1000.0)
-    num_poses: int = _f(1, "people detected per frame (1 = the most prominent; more for choosing the exerciser)", 1, 10)
+    num_poses: int = _f(3, "people detected per frame: the exerciser is picked by their track (3: MediaPipe re-detects every frame, steadier landmarks on real clips; 1: faster, the most prominent person, tracked)", 1, 10)
 
 
 @dataclass

@@ -306,13 +306,18 @@ def test_slowed_pose_drops_frames_instead_of_lagging(tmp_path, capsys, monkeypat
         wr.write(img)
     wr.release()
     cap.release()
-    real_detect = PoseEstimator.detect
+    real_detect, real_detect_all = PoseEstimator.detect, PoseEstimator.detect_all
 
     def slow_detect(self, image, t_s):
         time.sleep(0.1)
         return real_detect(self, image, t_s)
 
+    def slow_detect_all(self, image, t_s):  # num_poses > 1 (the default) goes through this one
+        time.sleep(0.1)
+        return real_detect_all(self, image, t_s)
+
     monkeypatch.setattr(PoseEstimator, "detect", slow_detect)
+    monkeypatch.setattr(PoseEstimator, "detect_all", slow_detect_all)
     rc = live.run(live_args("--camera", str(clip), "--no-window"))
     summary = json_lines(capsys.readouterr().out)[-1]
     assert rc == 0 and summary["ended"] == "end_of_file"

@@ -131,9 +131,7 @@ class Analyzer(ViewSteps, CalibrationSteps, EarlyFaultSteps, SceneSteps):
         if body is not None and not self.exerciser.same_person(t_s, body):
             # Someone else (a bystander in front): the exerciser is hidden, not gone. Bridge it
             # for as long as the track is kept, without resetting the set.
-            self._series_append(t_s, math.nan, math.nan, math.nan, 0.0)
-            if self.keep_series and self._gap_start is None and self.view is not None:
-                self._gap_start = len(self._series["t_s"]) - 1
+            self._unseen_sample(t_s)
             return events
         if body is not None:
             kc = self.cfg.kinematics
@@ -264,11 +262,15 @@ class Analyzer(ViewSteps, CalibrationSteps, EarlyFaultSteps, SceneSteps):
             s["visible"].append(visible)
             s["raw"].append(raw)
 
-    def _missing(self, t: float, nobody: bool) -> list[Event]:
-        events: list[Event] = []
+    def _unseen_sample(self, t: float) -> None:
+        """A frame without the exerciser: an empty sample, and the start of a gap to fill."""
         self._series_append(t, math.nan, math.nan, math.nan, 0.0)
         if self.keep_series and self._gap_start is None and self.view is not None:
             self._gap_start = len(self._series["t_s"]) - 1
+
+    def _missing(self, t: float, nobody: bool) -> list[Event]:
+        events: list[Event] = []
+        self._unseen_sample(t)
         if self._tracking and self._last_seen_t is not None:
             if t - self._last_seen_t > self.cfg.kinematics.max_gap_s:
                 # Too long to bridge: never count across it.
@@ -380,10 +382,7 @@ class Analyzer(ViewSteps, CalibrationSteps, EarlyFaultSteps, SceneSteps):
         i0 = min(seg.lowering[0], seg.lifting[0], seg.top[0])
         i1 = max(seg.lowering[1], seg.lifting[1], seg.top[1])
         a = self.buf.arrays(i0, i1)
-        rel = Segment(seg.kind, seg.order,
-                      (seg.lowering[0] - i0, seg.lowering[1] - i0),
-                      (seg.lifting[0] - i0, seg.lifting[1] - i0),
-                      (seg.top[0] - i0, seg.top[1] - i0))
+        rel = seg.shifted(i0)
         m = measure(rel, a["t"], a["e"], a["v"], cfg.reps.phase_frac, cfg.faults.top_hold_band_deg)
         counted = seg.kind == "counted"
         shift = self.measures.hip_shift(a, m, rel, seg) if counted else 0.0

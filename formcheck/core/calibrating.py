@@ -28,6 +28,10 @@ class CalibrationSteps:
         cal = self.calibrator.update(t, self.last_e)
         if cal is None:
             return []
+        return self._apply_calibration(cal, t)
+
+    def _apply_calibration(self, cal: Calibration, t: float) -> list[Event]:
+        """Make a successful calibration's angle the new neutral; one CALIBRATION event."""
         offset = None
         if cal.ok and cal.neutral_e_deg is not None:
             # e already has the previous calibration removed: add it back.
@@ -36,7 +40,8 @@ class CalibrationSteps:
             self.machine.reset()  # the zones move with neutral: arm again
         self.calibration = cal
         d = cal.to_dict(applied_offset_deg=offset)
-        return [Event(EventKind.CALIBRATION, t, cal.message, {k: v for k, v in d.items() if k not in ("event", "t", "message")})]
+        return [Event(EventKind.CALIBRATION, t, cal.message,
+                      {k: v for k, v in d.items() if k not in ("event", "t", "message")})]
 
     def _auto_calibration(self, t: float) -> list[Event]:
         """calibrate = "start": the first still second at the top, before any rep, is neutral."""
@@ -53,9 +58,4 @@ class CalibrationSteps:
         self._auto_calibrate = False
         cal = Calibration(t, True, f"Neutral from the still start: e = {float(np.mean(e)):+.1f} deg",
                           float(np.mean(e)), float(np.std(e)))
-        offset = self._neutral_offset + float(np.mean(e))
-        self.set_neutral_offset(offset)
-        self.machine.reset()
-        self.calibration = cal
-        d = cal.to_dict(applied_offset_deg=offset)
-        return [Event(EventKind.CALIBRATION, t, cal.message, {k: v for k, v in d.items() if k not in ("event", "t", "message")})]
+        return self._apply_calibration(cal, t)

@@ -34,8 +34,7 @@ class EarlyFaultSteps:
                       (p["top_since"], i))
         i0 = min(lo0, p["bottom_i"])
         a = self.buf.arrays(i0, i)
-        rel = Segment(seg.kind, seg.order, (seg.lowering[0] - i0, seg.lowering[1] - i0),
-                      (seg.lifting[0] - i0, seg.lifting[1] - i0), (seg.top[0] - i0, seg.top[1] - i0))
+        rel = seg.shifted(i0)
         cfg = self.cfg
         m = measure(rel, a["t"], a["e"], a["v"], cfg.reps.phase_frac, cfg.faults.top_hold_band_deg)
         ctx = RepContext(metrics=m, profile=self.profile or "seated", counted=True,

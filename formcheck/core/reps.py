@@ -46,6 +46,12 @@ class Segment:
     top: tuple[int, int]
     closed: bool = True  # False when the set ended before the rep's last phase did
 
+    def shifted(self, i0: int) -> Segment:
+        """The same segment with sample numbers counted from ``i0`` (for arrays starting there)."""
+        return Segment(self.kind, self.order, (self.lowering[0] - i0, self.lowering[1] - i0),
+                       (self.lifting[0] - i0, self.lifting[1] - i0),
+                       (self.top[0] - i0, self.top[1] - i0), self.closed)
+
 
 class RepStateMachine:
     """Consumes (sample number, t, e) and emits rep segments; knows nothing of pixels.

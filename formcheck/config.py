@@ -72,6 +72,7 @@ class RepConfig:
     min_rep_s: float = _f(0.6, "shortest rep counted (s), leaving the top to arriving back", 0.0, 30.0)
     settle_s: float = _f(0.4, "the trunk must stay in one zone this long (s) before the counter arms", 0.0, 10.0)
     phase_frac: float = _f(0.05, "phase boundaries: fraction of the range of motion from its ends (for tempo)", 0.0, 0.4)
+    measure_smoothing_s: float = _f(0.03, "per-rep measures: zero-phase Gaussian smoothing of the angle, sigma in s (0 = none)", 0.0, 0.5)
 
 
 @dataclass
@@ -81,8 +82,9 @@ class FaultConfig:
     max_lift_velocity_dps: float = _f(180.0, "jerky_lift: peak lifting angular velocity above this (deg/s)", 1.0, 2000.0)
     min_lifting_s: float = _f(0.5, "jerky_lift: lift faster than this (s, timed from 5 % to 95 % of its range)", 0.0, 30.0)
     min_lowering_s: float = _f(0.6, "fast_descent: lowering faster than this (s, timed from 5 % to 95 % of its range)", 0.0, 30.0)
-    min_top_hold_s: float = _f(0.25, "no_top_pause: time held within top_hold_band_deg of the top below this (s)", 0.0, 30.0)
-    top_hold_band_deg: float = _f(1.5, "no_top_pause: 'near the top' = within this many deg of the top angle", 0.1, 45.0)
+    min_top_hold_s: float = _f(0.25, "no_top_pause: time held still (top_hold_still_dps) within top_hold_band_deg of the finish below this (s)", 0.0, 30.0)
+    top_hold_still_dps: float = _f(20.0, "no_top_pause: the trunk counts as holding only while it moves slower than this (deg/s)", 0.1, 1000.0)
+    top_hold_band_deg: float = _f(5.0, "no_top_pause: 'at the top' = within this many deg of the finish (widened to 2 sigma of the landmark noise)", 0.1, 45.0)
     seated_max_flexion_deg: float = _f(65.0, "excessive_depth (seated): flexion beyond this (deg)", 1.0, 180.0)
     prone_max_flexion_deg: float = _f(100.0, "excessive_depth (prone): flexion beyond this (deg)", 1.0, 180.0)
     max_hip_shift_frac: float = _f(0.045, "hip_shift: hip slide since the previous rep / thigh length above this", 0.0, 2.0)

@@ -111,14 +111,12 @@ def _cells() -> dict[str, Cell]:
 CELLS = _cells()
 
 # Cells the current core fails, with the reason (found by running every cell without marks).
-_NOISE = ("3-6 px landmark noise still gives a false fault on clean reps or misses one (issue #11: "
-          "robust per-rep measures)")
+_NOISE = ("6 px of landmark noise (beyond the 4 px the measures are built for; real clips show "
+          "2.5-3 px) still gives a false no_top_pause or swaps a rep's faults (issue #11)")
 _RANGE = "consistent 20° dips are partial reps, not 10 reps (issue #11: the athlete's own range)"
 XFAIL: dict[str, str] = {
-    **{f"seated-noise{n}px-seed{s}": _NOISE
-       for n, s in ((3, 0), (3, 4), (4, 0), (4, 2), (4, 4), (6, 0), (6, 1), (6, 2), (6, 3))},
-    **{f"prone-noise{n}px-seed{s}": _NOISE
-       for n, s in ((3, 2), (4, 0), (4, 1), (4, 2), (4, 3), (6, 0), (6, 1), (6, 2), (6, 3), (6, 4))},
+    **{f"seated-noise6px-seed{s}": _NOISE for s in (2, 3)},
+    "prone-noise6px-seed1": _NOISE,
     "seated-roll-10": ("the true vertical comes from the scene image (media/roll.py), which landmarks "
                        "alone do not carry (issue #10)"),
     "prone-roll-10": "a 10° roll turns the prone legs toward the seated profile's thigh rule (issue #10)",

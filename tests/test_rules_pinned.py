@@ -146,7 +146,7 @@ def metrics(**kw) -> RepMetrics:
     base = dict(t_start=1.0, t_bottom=2.5, t_top=4.0, t_end=5.0, depth_deg=-45.0,
                 peak_extension_deg=0.0, peak_extension_t=4.2, lowering_s=1.5, lifting_s=1.4,
                 top_hold_s=1.0, peak_lift_velocity_dps=60.0, peak_lift_velocity_t=3.3,
-                peak_lower_velocity_dps=50.0, smoothness=-6.0)
+                peak_lower_velocity_dps=50.0)
     base.update(kw)
     return RepMetrics(**base)
 

@@ -439,6 +439,16 @@ def frame_msg(seq: int, t_ms: float, payload: bytes | None = None) -> bytes:
     return FRAME_HEADER.pack(seq, t_ms) + payload
 
 
+def wait_until_no_live_sessions(client, timeout_s: float = 5.0) -> int:
+    """The server winds a live session up after the socket closes; poll until it has (or time out)."""
+    t_end = time.monotonic() + timeout_s
+    n = client.get("/api/health").json()["live_sessions"]
+    while n and time.monotonic() < t_end:
+        time.sleep(0.02)
+        n = client.get("/api/health").json()["live_sessions"]
+    return n
+
+
 def test_live_websocket_round_trip(make_client):
     FakeLive.instances.clear()
     c = make_client(live_factory=FakeLive)
@@ -459,7 +469,7 @@ def test_live_websocket_round_trip(make_client):
                      "frames": 7, "dropped": 0}
     eng = FakeLive.instances[0]
     assert eng.finished[1] == "Ann" and eng.closed
-    assert c.get("/api/health").json()["live_sessions"] == 0
+    assert wait_until_no_live_sessions(c) == 0
 
 
 def test_live_sessions_are_capped_with_a_busy_message(make_client):
@@ -470,9 +480,7 @@ def test_live_sessions_are_capped_with_a_busy_message(make_client):
             m = second.receive_json()
             assert m["type"] == "busy" and "busy" in m["message"] and "1 live session" in m["message"]
     # the slot is free again once the first session has been wound up
-    t_end = time.monotonic() + 5
-    while c.get("/api/health").json()["live_sessions"] and time.monotonic() < t_end:
-        time.sleep(0.02)
+    wait_until_no_live_sessions(c)
     with c.websocket_connect("/ws/live") as third:
         assert third.receive_json()["type"] == "hello"
 

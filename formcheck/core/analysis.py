@@ -321,7 +321,7 @@ class Analyzer(ViewSteps, CalibrationSteps, EarlyFaultSteps, SceneSteps):
         thigh = float(np.linalg.norm(b.hip - b.knee))
         self._fill_gap(t, e, theta, e_raw)
         self._series_append(t, e, theta, v, 1.0, e_raw)
-        i = self.buf.append(t=t, e=e, v=v, hip_x=b.hip[0], hip_y=b.hip[1], thigh=thigh, neck=neck, e3d=e3d)
+        i = self.buf.append(t=t, e=e, raw=e_raw, hip_x=b.hip[0], hip_y=b.hip[1], thigh=thigh, neck=neck, e3d=e3d)
         if self.machine.phase is Phase.UNARMED and self.setting_up:
             self.machine.reset()  # getting into position: the set has not started
         if self.machine.phase is Phase.TOP or self.machine.phase is Phase.UNARMED:
@@ -383,7 +383,8 @@ class Analyzer(ViewSteps, CalibrationSteps, EarlyFaultSteps, SceneSteps):
         i1 = max(seg.lowering[1], seg.lifting[1], seg.top[1])
         a = self.buf.arrays(i0, i1)
         rel = seg.shifted(i0)
-        m = measure(rel, a["t"], a["e"], a["v"], cfg.reps.phase_frac, cfg.faults.top_hold_band_deg)
+        m = measure(rel, a["t"], a["raw"], cfg.reps.phase_frac, cfg.faults.top_hold_band_deg,
+                    cfg.reps.measure_smoothing_s, cfg.faults.top_hold_still_dps)
         counted = seg.kind == "counted"
         shift = self.measures.hip_shift(a, m, rel, seg) if counted else 0.0
         neck_ext, neck_t_pk = self.measures.neck_extension(a, m, rel)
@@ -393,6 +394,7 @@ class Analyzer(ViewSteps, CalibrationSteps, EarlyFaultSteps, SceneSteps):
             neck_extension_deg=neck_ext, neck_extension_t=neck_t_pk,
             bottom_deg=cfg.reps.bottom_deg, closed=seg.closed,
             peak_extension_3d_deg=self.measures.peak_3d(a, rel),
+            lowering_done=seg.closed or seg.order == "top",
         )
         faults: tuple[Fault, ...] = evaluate(ctx, cfg.faults)
         self._rep_index += 1
@@ -402,6 +404,6 @@ class Analyzer(ViewSteps, CalibrationSteps, EarlyFaultSteps, SceneSteps):
             peak_extension_deg=m.peak_extension_deg, lowering_s=m.lowering_s,
             lifting_s=m.lifting_s, top_hold_s=m.top_hold_s,
             peak_lift_velocity_dps=m.peak_lift_velocity_dps,
-            peak_lower_velocity_dps=m.peak_lower_velocity_dps, smoothness=m.smoothness,
+            peak_lower_velocity_dps=m.peak_lower_velocity_dps,
             hip_shift_frac=shift, neck_extension_deg=neck_ext, faults=faults,
         )

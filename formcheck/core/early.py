@@ -36,7 +36,8 @@ class EarlyFaultSteps:
         a = self.buf.arrays(i0, i)
         rel = seg.shifted(i0)
         cfg = self.cfg
-        m = measure(rel, a["t"], a["e"], a["v"], cfg.reps.phase_frac, cfg.faults.top_hold_band_deg)
+        m = measure(rel, a["t"], a["raw"], cfg.reps.phase_frac, cfg.faults.top_hold_band_deg,
+                    cfg.reps.measure_smoothing_s, cfg.faults.top_hold_still_dps)
         ctx = RepContext(metrics=m, profile=self.profile or "seated", counted=True,
                          hip_shift_frac=0.0, hip_shift_t=m.t_top, neck_extension_deg=0.0,
                          neck_extension_t=m.t_top, bottom_deg=cfg.reps.bottom_deg,

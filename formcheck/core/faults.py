@@ -36,6 +36,7 @@ class RepContext:
     bottom_deg: float  # the rep counter's BOTTOM zone, deg of flexion
     closed: bool = True  # False: the set ended during the rep's last phase (hold not timed)
     peak_extension_3d_deg: float = float("nan")  # the finish from world landmarks (prone), deg
+    lowering_done: bool = True  # False: the set ended during this rep's lowering (not timed)
 
 
 class RuleHit(NamedTuple):
@@ -123,7 +124,7 @@ def _jerky_lift(c: RepContext, cfg: FaultConfig):
 )
 def _fast_descent(c: RepContext, cfg: FaultConfig):
     m = c.metrics
-    if c.counted and m.lowering_s < cfg.min_lowering_s:
+    if c.counted and c.lowering_done and m.lowering_s < cfg.min_lowering_s:
         return RuleHit(m.lowering_s, cfg.min_lowering_s, "s", m.t_start)
     return None
 

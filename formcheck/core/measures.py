@@ -28,15 +28,27 @@ class RepMeasures:
     def reset(self) -> None:
         """A new set: no reference hip yet."""
         self._ref_hip: np.ndarray | None = None
+        self._ref_se = 0.0
         self._top_level = 0.0
+        self._jitter: list[float] = []  # hip landmark jitter per window (px)
 
-    def _hip_at_top_level(self, a: dict[str, np.ndarray], i0: int, i1: int) -> np.ndarray | None:
-        """Median hip position over samples i0..i1 whose e is within 4° of the set's top level."""
+    def _hip_at_top_level(self, a: dict[str, np.ndarray], i0: int, i1: int) -> tuple[np.ndarray, float] | None:
+        """Median hip position over samples i0..i1 whose e is within 4° of the set's top level,
+        and the standard error of that median (px, the larger of the two axes)."""
         e = a["e"][i0 : i1 + 1]
         sel = np.abs(e - self._top_level) < self.HIP_MATCH_DEG
         if not sel.any():
             return None
-        return np.array([np.median(a["hip_x"][i0 : i1 + 1][sel]), np.median(a["hip_y"][i0 : i1 + 1][sel])])
+        xy = np.stack([a["hip_x"][i0 : i1 + 1][sel], a["hip_y"][i0 : i1 + 1][sel]], axis=1)
+        n = len(xy)
+        if n >= 5:
+            # Landmark jitter from successive differences (a slow slide barely moves them).
+            d = np.abs(np.diff(xy, axis=0))
+            self._jitter.append(float(np.max(1.4826 * np.median(d, axis=0) / math.sqrt(2.0))))
+        # The median of n samples has a standard error of 1.2533 σ / √n; σ is the set's typical
+        # jitter, so that a window of a few samples does not pass for a precise one.
+        sigma = float(np.median(self._jitter)) if self._jitter else 0.0
+        return np.median(xy, axis=0), 1.2533 * sigma / math.sqrt(n)
 
     def hip_shift(self, a: dict[str, np.ndarray], m: RepMetrics, rel: Segment, seg: Segment) -> float:
         """Hip slide since the previous rep, as a fraction of thigh length.
@@ -44,6 +56,9 @@ class RepMeasures:
         The hip is taken where the trunk passes the set's top level, and compared with the same
         point of the previous rep: matching the trunk angle cancels the landmark's own drift with
         trunk pose (the hip landmark moves a few % of thigh length between flexion and arch).
+        Only the part of the slide that landmark jitter cannot explain counts: 2.5 standard
+        errors of the difference of the two medians are taken off (on a still hip, jitter alone
+        stays under that 95 % of the time).
         """
         thigh = float(np.median(a["thigh"])) or 1.0
         if self._ref_hip is None and seg.order == "top":
@@ -52,13 +67,17 @@ class RepMeasures:
             k1 = int(np.searchsorted(a["t"], m.t_start))
             if k1 > k0:
                 self._top_level = float(np.median(a["e"][k0:k1]))
-                self._ref_hip = self._hip_at_top_level(a, k0, k1 - 1)
-        hip_now = self._hip_at_top_level(a, int(np.searchsorted(a["t"], m.t_bottom)), rel.top[1])
+                ref = self._hip_at_top_level(a, k0, k1 - 1)
+                if ref is not None:
+                    self._ref_hip, self._ref_se = ref
+        now = self._hip_at_top_level(a, int(np.searchsorted(a["t"], m.t_bottom)), rel.top[1])
         shift = 0.0
-        if hip_now is not None:
+        if now is not None:
+            hip_now, se_now = now
             if self._ref_hip is not None:
-                shift = float(np.linalg.norm(hip_now - self._ref_hip)) / thigh
-            self._ref_hip = hip_now
+                slide = float(np.linalg.norm(hip_now - self._ref_hip))
+                shift = max(0.0, slide - 2.5 * math.hypot(se_now, self._ref_se)) / thigh
+            self._ref_hip, self._ref_se = hip_now, se_now
         return shift
 
     def neck_extension(self, a: dict[str, np.ndarray], m: RepMetrics, rel: Segment) -> tuple[float, float]:

@@ -239,7 +239,6 @@ class RepMetrics:
     peak_lift_velocity_dps: float
     peak_lift_velocity_t: float
     peak_lower_velocity_dps: float
-    smoothness: float
 
 
 def _first(mask: np.ndarray, default: int) -> int:
@@ -252,22 +251,61 @@ def _last(mask: np.ndarray, default: int) -> int:
     return int(idx[-1]) if idx.size else default
 
 
-def log_dimensionless_jerk(t: np.ndarray, v: np.ndarray) -> float:
-    """Log dimensionless jerk of a velocity profile (closer to 0 = smoother; min-jerk ≈ -6.3... ).
+def _run_around(mask: np.ndarray, k: int) -> tuple[int, int]:
+    """First and last index of the run of True in ``mask`` that contains index ``k``."""
+    lo = k
+    while lo > 0 and mask[lo - 1]:
+        lo -= 1
+    hi = k
+    while hi < len(mask) - 1 and mask[hi + 1]:
+        hi += 1
+    return lo, hi
 
-    Returns NaN for segments too short to differentiate twice.
+
+def smooth(t: np.ndarray, x: np.ndarray, sigma_s: float) -> np.ndarray:
+    """Zero-phase Gaussian smoothing of ``x`` over real time (σ = ``sigma_s`` seconds).
+
+    Works on irregular frame times; at the ends the kernel is cut and renormalised, so the last
+    samples of a rep still being watched are smoothed from one side only (no lag, more noise).
     """
-    if len(t) < 5:
-        return float("nan")
-    dur = float(t[-1] - t[0])
-    vpk = float(np.max(np.abs(v)))
-    if dur <= 0 or vpk <= 0:
-        return float("nan")
-    jerk = np.gradient(np.gradient(v, t), t)
-    integral = float(np.sum(0.5 * (jerk[1:] ** 2 + jerk[:-1] ** 2) * np.diff(t)))
-    return -math.log(max(integral * dur**3 / vpk**2, 1e-12))
+    x = np.asarray(x, dtype=np.float64)
+    if sigma_s <= 0 or len(x) < 3:
+        return x.copy()
+    steps = np.diff(t)
+    dt_min = float(np.min(steps[steps > 0])) if np.any(steps > 0) else sigma_s
+    reach = min(len(x) - 1, int(3.0 * sigma_s / dt_min) + 1, 64)  # samples within 3 σ
+    num, den = x.copy(), np.ones_like(x)
+    for k in range(1, reach + 1):  # O(n·reach): long top holds stay cheap
+        d = (t[k:] - t[:-k]) / sigma_s
+        w = np.where(d <= 3.0, np.exp(-0.5 * d * d), 0.0)
+        num[k:] += w * x[:-k]
+        den[k:] += w
+        num[:-k] += w * x[k:]
+        den[:-k] += w
+    return num / den
 
 
+def sample_noise(x: np.ndarray) -> float:
+    """σ of the frame-to-frame noise of ``x`` from its second differences (a smooth movement
+    barely has any at video rates; white noise has σ·√6): 1.4826 × their median / √6."""
+    if len(x) < 3:
+        return 0.0
+    return 1.4826 * float(np.median(np.abs(np.diff(x, 2)))) / math.sqrt(6.0)
+
+
+def crossing_time(t: np.ndarray, x: np.ndarray, i: int, j: int, level: float) -> float:
+    """Time at which the straight line from sample ``i`` to sample ``j`` crosses ``level``.
+
+    Phase boundaries fall between frames; interpolating them keeps tempo from being quantised to
+    whole frames (a 0.40 s lift at 30 fps is not read as 0.367 s or 0.433 s).
+    """
+    if i == j or x[j] == x[i]:
+        return float(t[j])
+    w = min(1.0, max(0.0, (level - x[i]) / (x[j] - x[i])))
+    return float(t[i] + w * (t[j] - t[i]))
+
+
+LEVEL_BAND_MIN_DEG = 0.5  # the finish and the bottom: median of the samples this close to them
 PLATEAU_HALF_WINDOW_S = 0.07  # the top is read from a running median over ±0.07 s
 
 
@@ -286,7 +324,7 @@ def running_median(t: np.ndarray, x: np.ndarray, half_window_s: float) -> np.nda
 def plateau_level(t: np.ndarray, x: np.ndarray) -> tuple[float, int, float]:
     """The top plateau of a noisy angle: (level, index, noise).
 
-    The level is the highest value of a ±0.1 s running median, so one noisy sample cannot raise
+    The level is the highest value of a ±0.07 s running median, so one noisy sample cannot raise
     it; ``noise`` is the median absolute deviation of the samples from that median (deg).
     """
     if len(x) == 0 or not np.isfinite(x).any():
@@ -298,57 +336,87 @@ def plateau_level(t: np.ndarray, x: np.ndarray) -> tuple[float, int, float]:
     return float(med[k]), k, noise
 
 
-def measure(
-    seg: Segment, t: np.ndarray, e: np.ndarray, v: np.ndarray, phase_frac: float, hold_band: float
-) -> RepMetrics:
-    """Measure a rep from arrays of times, e and velocity indexed relative to the segment.
+def _level(e: np.ndarray, e_raw: np.ndarray, k: int, band: float) -> float:
+    """The level of the turning point at sample ``k`` of the smoothed angle ``e``: the median of the
+    raw samples of the run around ``k`` within ``band`` of it (a top if e[k] is a maximum there,
+    a bottom if a minimum). The extreme of a noisy signal sits on the tail of its noise; the
+    median of the samples at the turn does not."""
+    near = np.abs(e - e[k]) <= band
+    lo, hi = _run_around(near, k)
+    return float(np.median(e_raw[lo : hi + 1]))
 
-    Phase boundaries sit at ``phase_frac`` of each phase's range from its ends, so tempo does not
-    depend on noise at the turning points.
+
+def measure(
+    seg: Segment, t: np.ndarray, e_raw: np.ndarray, phase_frac: float, hold_band: float,
+    smooth_s: float = 0.03, still_dps: float = math.inf,
+) -> RepMetrics:
+    """Measure a rep from its times and unfiltered angles, indexed relative to the segment.
+
+    The rep is over (or its last phase is) when it is measured, so the angle is smoothed without
+    lag (:func:`smooth`, σ = ``smooth_s``) and the velocity is the derivative of a copy smoothed
+    twice as much (a derivative amplifies noise). Turning points (the top before the lowering,
+    the bottoms, the finish) are read as levels, not extremes (:func:`_level`). Phase boundaries
+    sit at ``phase_frac`` of each phase's range from its ends, so tempo does not depend on noise
+    at the turning points, and their times are interpolated between frames.
+
+    Top hold: the time of the top stay spent within ``hold_band`` of the finish (at least 2 σ of
+    the landmark noise) while moving slower than ``still_dps``: a slow creep at the top is a pause;
+    a turn-around is not, however long it lingers near the finish.
     """
+    e = smooth(t, e_raw, smooth_s)
+    v = np.gradient(smooth(t, e_raw, 2.0 * smooth_s), t) if len(e) > 1 else np.zeros_like(e)
+    noise = sample_noise(e_raw)
+    level_band = max(LEVEL_BAND_MIN_DEG, 2.0 * noise)
     lo0, lo1 = seg.lowering
     li0, li1 = seg.lifting
     to0, to1 = seg.top
     # Lowering: from the top level before it to the bottom.
     i_top_l = lo0 + int(np.argmax(e[lo0 : lo1 + 1]))
     i_bot_l = i_top_l + int(np.argmin(e[i_top_l : lo1 + 1]))
-    top_before = float(np.max(e[lo0 : i_bot_l + 1]))
-    # Lifting: from the bottom to the top level after it (the peak of the top stay).
-    li_e = e[li0 : li1 + 1]
-    i_bot = li0 + int(np.argmin(li_e))
-    depth = float(min(e[i_bot], e[i_bot_l]))
+    top_before = _level(e, e_raw, lo0 + int(np.argmax(e[lo0 : i_bot_l + 1])), level_band)
+    bottom_l = _level(e, e_raw, i_bot_l, level_band)
+    # Lifting: from the bottom to the finish (the top plateau of the top stay, not the maximum
+    # of a noisy signal: the highest ±0.07 s running median, then its level).
+    i_bot = li0 + int(np.argmin(e[li0 : li1 + 1]))
+    bottom = _level(e, e_raw, i_bot, level_band)
+    depth = min(bottom, bottom_l)
     top_e = e[to0 : to1 + 1]
     tt = t[to0 : to1 + 1]
-    # The finish is the top plateau, not the maximum of a noisy signal (noise inflates a maximum).
-    peak, k_pk, noise = plateau_level(tt, top_e)
-    i_pk = to0 + k_pk
-    i_pk_lift = i_pk
-    rom_lo = max(top_before - e[i_bot_l], 1e-6)
-    s = lo0 + _last(e[lo0 : i_bot_l + 1] >= top_before - phase_frac * rom_lo, 0)
-    le = s + _first(e[s : i_bot_l + 1] <= e[i_bot_l] + phase_frac * rom_lo, i_bot_l - s)
-    rom_li = max(peak - e[i_bot], 1e-6)
-    ls = i_bot + _last(e[i_bot : i_pk_lift + 1] <= e[i_bot] + phase_frac * rom_li, 0)
-    lend = ls + _first(e[ls : i_pk_lift + 1] >= peak - phase_frac * rom_li, i_pk_lift - ls)
-    # Top hold: time within the band of the plateau during the top stay; the band widens with the
-    # landmark noise so that jitter does not cut a real hold into pieces.
-    in_band = top_e >= peak - max(hold_band, 3.0 * noise)
+    i_pk = to0 + plateau_level(tt, top_e)[1]
+    peak = _level(e, e_raw, i_pk, level_band)
+    rom_lo = max(top_before - bottom_l, 1e-6)
+    lvl_lo_start = top_before - phase_frac * rom_lo
+    lvl_lo_end = bottom_l + phase_frac * rom_lo
+    s = lo0 + _last(e[lo0 : i_bot_l + 1] >= lvl_lo_start, 0)
+    le = s + _first(e[s : i_bot_l + 1] <= lvl_lo_end, i_bot_l - s)
+    rom_li = max(peak - bottom, 1e-6)
+    lvl_li_start = bottom + phase_frac * rom_li
+    lvl_li_end = peak - phase_frac * rom_li
+    ls = i_bot + _last(e[i_bot : i_pk + 1] <= lvl_li_start, 0)
+    lend = ls + _first(e[ls : i_pk + 1] >= lvl_li_end, i_pk - ls)
+    t_lo_start = crossing_time(t, e, s, min(s + 1, i_bot_l), lvl_lo_start)
+    t_lo_end = crossing_time(t, e, max(le - 1, s), le, lvl_lo_end)
+    t_li_start = crossing_time(t, e, ls, min(ls + 1, i_pk), lvl_li_start)
+    t_li_end = crossing_time(t, e, max(lend - 1, ls), lend, lvl_li_end)
+    band = max(hold_band, 2.0 * noise)
+    in_hold = (top_e >= peak - band) & (np.abs(v[to0 : to1 + 1]) <= still_dps)
     dt = np.diff(tt, append=tt[-1]) if len(tt) > 1 else np.zeros(1)
-    hold = float(np.sum(dt[in_band[: len(dt)]]))
+    hold = float(np.sum(dt[in_hold[: len(dt)]]))
     lift_v = v[ls : lend + 1] if lend > ls else v[ls : ls + 1]
     i_vmax = ls + int(np.argmax(lift_v))
     lower_v = v[s : le + 1] if le > s else v[s : s + 1]
     if seg.order == "top":
-        i_end = i_pk + _last(e[i_pk : to1 + 1] >= peak - phase_frac * rom_li, 0)
-        t_start, t_end = t[s], t[i_end]
+        i_end = i_pk + _last(e[i_pk : to1 + 1] >= lvl_li_end, 0)
+        t_start = t_lo_start
+        t_end = crossing_time(t, e, i_end, min(i_end + 1, to1), lvl_li_end)
     else:
-        t_start, t_end = t[ls], t[le]
+        t_start, t_end = t_li_start, t_lo_end
     return RepMetrics(
-        t_start=float(t_start), t_bottom=float(t[i_bot]), t_top=float(t[lend]),
-        t_end=float(t_end), depth_deg=depth, peak_extension_deg=peak,
-        peak_extension_t=float(t[i_pk]), lowering_s=float(t[le] - t[s]),
-        lifting_s=float(t[lend] - t[ls]), top_hold_s=hold,
+        t_start=t_start, t_bottom=float(t[i_bot]), t_top=t_li_end,
+        t_end=t_end, depth_deg=depth, peak_extension_deg=peak,
+        peak_extension_t=float(t[i_pk]), lowering_s=t_lo_end - t_lo_start,
+        lifting_s=t_li_end - t_li_start, top_hold_s=hold,
         peak_lift_velocity_dps=float(np.max(lift_v)),
         peak_lift_velocity_t=float(t[i_vmax]),
         peak_lower_velocity_dps=float(-np.min(lower_v)),
-        smoothness=log_dimensionless_jerk(t[ls : lend + 1], v[ls : lend + 1]),
     )

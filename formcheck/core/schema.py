@@ -105,7 +105,6 @@ class RepRecord:
     top_hold_s: float
     peak_lift_velocity_dps: float
     peak_lower_velocity_dps: float
-    smoothness: float
     hip_shift_frac: float
     neck_extension_deg: float
     score: float
@@ -117,7 +116,7 @@ class RepRecord:
             r.index, r.counted, _r3(r.t_start), _r3(r.t_bottom), _r3(r.t_top), _r3(r.t_end),
             _r3(r.depth_deg), _r3(r.peak_extension_deg), _r3(r.range_of_motion_deg),
             _r3(r.lowering_s), _r3(r.lifting_s), _r3(r.top_hold_s),
-            _r3(r.peak_lift_velocity_dps), _r3(r.peak_lower_velocity_dps), _r3(r.smoothness),
+            _r3(r.peak_lift_velocity_dps), _r3(r.peak_lower_velocity_dps),
             _r3(r.hip_shift_frac), _r3(r.neck_extension_deg), r.score,
             tuple(FaultRecord.from_fault(f) for f in r.faults),
         )
@@ -131,7 +130,7 @@ class RepRecord:
             "lifting_s": self.lifting_s, "top_hold_s": self.top_hold_s,
             "peak_lift_velocity_dps": self.peak_lift_velocity_dps,
             "peak_lower_velocity_dps": self.peak_lower_velocity_dps,
-            "smoothness": self.smoothness, "hip_shift_frac": self.hip_shift_frac,
+            "hip_shift_frac": self.hip_shift_frac,
             "neck_extension_deg": self.neck_extension_deg, "score": self.score,
             "faults": [f.to_dict() for f in self.faults],
         }

@@ -58,7 +58,7 @@ class SetResult:
 class SampleBuffer:
     """Growable per-sample arrays addressed by absolute sample number, trimmed from the front."""
 
-    NAMES = ("t", "e", "v", "hip_x", "hip_y", "thigh", "neck", "e3d")
+    NAMES = ("t", "e", "raw", "hip_x", "hip_y", "thigh", "neck", "e3d")
 
     def __init__(self) -> None:
         self.base = 0

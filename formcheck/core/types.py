@@ -109,7 +109,6 @@ class Rep:
     top_hold_s: float
     peak_lift_velocity_dps: float
     peak_lower_velocity_dps: float
-    smoothness: float
     hip_shift_frac: float
     neck_extension_deg: float
     faults: tuple[Fault, ...] = field(default_factory=tuple)
@@ -136,7 +135,7 @@ class Rep:
             "top_hold_s": r(self.top_hold_s),
             "peak_lift_velocity_dps": r(self.peak_lift_velocity_dps),
             "peak_lower_velocity_dps": r(self.peak_lower_velocity_dps),
-            "smoothness": r(self.smoothness), "hip_shift_frac": r(self.hip_shift_frac),
+            "hip_shift_frac": r(self.hip_shift_frac),
             "neck_extension_deg": r(self.neck_extension_deg),
             "score": self.score, "faults": [f.to_dict() for f in self.faults],
         }

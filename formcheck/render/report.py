@@ -33,7 +33,7 @@ def build_report(
 CSV_COLUMNS = (
     "index", "counted", "t_start", "t_bottom", "t_top", "t_end", "depth_deg",
     "peak_extension_deg", "range_of_motion_deg", "lowering_s", "lifting_s", "top_hold_s",
-    "peak_lift_velocity_dps", "peak_lower_velocity_dps", "smoothness", "hip_shift_frac",
+    "peak_lift_velocity_dps", "peak_lower_velocity_dps", "hip_shift_frac",
     "neck_extension_deg", "score", "faults", "cues",
 )
 

@@ -175,7 +175,7 @@ def test_settled_window():
     for i in range(30):
         m.update(i, i * DT, 0.0)
     assert m._settled()
-    m.update(30, 0.30, RepStateMachine.SETTLE_SPREAD_DEG + 0.1)
+    m.update(30, 0.30, R.settle_spread_deg + 0.1)
     assert not m._settled()
     m2 = RepStateMachine(R)
     for i in range(15):  # only 0.14 s of samples (late in a clip): too short to call still
@@ -188,9 +188,9 @@ def test_settled_at_a_low_frame_rate_and_at_the_spread_limit():
     m.update(0, 3.0, 0.0)
     m.update(1, 3.24, 0.5)
     assert m._settled()
-    m = RepStateMachine(R)  # a spread of exactly SETTLE_SPREAD_DEG is not still
+    m = RepStateMachine(R)  # a spread of exactly settle_spread_deg is not still
     for i in range(25):
-        m.update(i, 3.0 + i * DT, 0.0 if i % 2 else RepStateMachine.SETTLE_SPREAD_DEG)
+        m.update(i, 3.0 + i * DT, 0.0 if i % 2 else R.settle_spread_deg)
     assert not m._settled()
 
 
@@ -359,3 +359,66 @@ def test_measures_hold_under_real_clip_noise(seed):
     assert m.top_hold_s > 0.7
     peak_v = 55.0 * np.pi / 2 / 0.40  # a half-cosine's peak speed: range·π / (2·duration)
     assert m.peak_lift_velocity_dps == pytest.approx(peak_v, rel=0.25)  # smoothed twice: a little low
+
+
+# ----------------------------------------------------------------------------- the athlete's own range
+def _kinds(out):
+    return [ev[1].kind for _, _, ev in out if ev[0] == "segment"]
+
+
+def _counted_at(out):
+    return [t for _, t, ev in out if ev[0] == "counted"]
+
+
+def test_a_consistent_short_range_set_counts_every_rep():
+    """Seed 001: 'Use a smaller range if your lower back feels pinchy at the bottom.' Ten 20° dips
+    (BOTTOM is 30°) are ten reps; the first is counted when the second shows the set's range."""
+    m, out = drive(seq(hold(TOP, 1.0), *[top_rep(depth=-20.0) for _ in range(10)]))
+    m.finish(10_000)
+    assert m.count == 10
+    assert m.own_range_count == 10
+    assert m.typical_range() == pytest.approx(20.0, abs=0.5)
+    times = _counted_at(out)
+    assert times[0] == times[1]  # counted together, once the second dip matched the first
+    assert _kinds(out).count("partial") == 0
+
+
+def test_a_short_dip_in_a_full_range_set_is_a_partial():
+    m, out = drive(seq(hold(TOP, 1.0), top_rep(), top_rep(), top_rep(depth=-20.0), top_rep()))
+    assert m.count == 3
+    assert _kinds(out) == ["counted", "counted", "partial"]  # the 4th rep is still waiting
+    assert m.own_range_count == 0
+
+
+def test_a_lone_first_short_dip_then_full_reps_is_a_partial():
+    m, out = drive(seq(hold(TOP, 1.0), top_rep(depth=-20.0), top_rep(), top_rep()))
+    out += [(None, None, ev) for ev in m.finish(10_000)]
+    assert m.count == 2
+    assert _kinds(out) == ["partial", "counted", "counted"]
+
+
+@pytest.mark.parametrize("depth,counted", [(-(R.min_range_deg - 1.0), False), (-(R.min_range_deg + 1.0), True)])
+def test_own_range_needs_the_stated_minimum_amplitude(depth, counted):
+    m, out = drive(seq(hold(TOP, 1.0), *[top_rep(depth=depth) for _ in range(4)]))
+    m.finish(10_000)
+    assert m.count == (4 if counted else 0)
+
+
+def test_two_short_dips_of_different_size_are_not_a_range():
+    """20° then 10° deep: not the same size (10 < 0.6 × 20), so the first is a partial."""
+    m, out = drive(seq(hold(TOP, 1.0), top_rep(depth=-20.0), top_rep(depth=-10.0)))
+    out += [(None, None, ev) for ev in m.finish(10_000)]
+    assert m.count == 0
+    assert _kinds(out) == ["partial", "partial"]
+
+
+def test_own_range_reps_are_measured_like_full_ones():
+    m, out = drive(seq(hold(TOP, 1.0), *[top_rep(depth=-20.0) for _ in range(3)]))
+    out += [(None, None, ev) for ev in m.finish(10_000)]
+    segs = [ev[1] for _, _, ev in out if ev[0] == "segment"]
+    assert [s.kind for s in segs] == ["counted"] * 3
+    # consecutive reps tile: each lowering starts where the previous rep's top stay began, and
+    # that top stay ends when the next lowering is seen
+    for a, b in zip(segs, segs[1:]):
+        assert b.lowering[0] == a.top[0] < a.top[1] < b.lowering[1]
+    assert all(s.lowering[1] == s.lifting[0] < s.top[0] for s in segs)

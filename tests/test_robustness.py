@@ -113,7 +113,6 @@ CELLS = _cells()
 # Cells the current core fails, with the reason (found by running every cell without marks).
 _NOISE = ("6 px of landmark noise (beyond the 4 px the measures are built for; real clips show "
           "2.5-3 px) still gives a false no_top_pause or swaps a rep's faults (issue #11)")
-_RANGE = "consistent 20° dips are partial reps, not 10 reps (issue #11: the athlete's own range)"
 XFAIL: dict[str, str] = {
     **{f"seated-noise6px-seed{s}": _NOISE for s in (2, 3)},
     "prone-noise6px-seed1": _NOISE,
@@ -125,8 +124,6 @@ XFAIL: dict[str, str] = {
     "prone-pad-occlusion": "knees hidden all along: the prone leg line is never seen (issue #10)",
     "prone-walk-in": "the walk-in's leg motion is not yet told from the mount in this cell (issue #10)",
     "prone-bystander": "the bystander replaces the exerciser long enough to reset the prone set (issue #10)",
-    "seated-short-range": _RANGE,
-    "prone-short-range": _RANGE,
 }
 
 
@@ -145,6 +142,8 @@ def test_matrix_cell(cell: Cell):
     assert (res.rep_count, got) == (script.rep_count, script.expected_faults())
     assert res.profile == cell.profile
     assert res.facing == cell.facing
+    own_range_notes = [w for w in res.warnings if w.startswith("Counted over your own range")]
+    assert len(own_range_notes) == (1 if cell.short_range else 0)
 
 
 @pytest.mark.parametrize("profile", PROFILES)

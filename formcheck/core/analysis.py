@@ -191,6 +191,14 @@ class Analyzer(ViewSteps, CalibrationSteps, EarlyFaultSteps, SceneSteps):
             self._warn_once(MSG_NO_PERSON)
         elif self.view is not None and not self.view.frontal and not self.reps:
             self._warn_once(MSG_NO_REPS)
+        short = [r for r in self.reps if r.counted and r.depth_deg > -self.cfg.reps.bottom_deg]
+        if short:
+            depth = float(np.median([-r.depth_deg for r in short]))
+            self._warn_once(
+                f"Counted over your own range: {len(short)} rep(s) went down about {depth:.0f}° "
+                f"(short of the {self.cfg.reps.bottom_deg:g}° bottom zone) and were counted as "
+                f"the set's consistent range. To hold the set to a depth, set "
+                f"reps.min_range_deg to it.")
         for tp, _ in self._pending_bodies:  # a view never decided: keep the frames' times
             self._series_append(tp, math.nan, math.nan, math.nan, 0.0)
         self._pending_bodies.clear()
@@ -282,7 +290,8 @@ class Analyzer(ViewSteps, CalibrationSteps, EarlyFaultSteps, SceneSteps):
                 self._prev = None
                 msg = MSG_NO_PERSON if nobody else MSG_STEP_BACK
                 events.append(Event(EventKind.TRACKING_LOST, t, msg))
-        elif self._last_seen_t is None and nobody and self.frames_total > 15:
+        elif (self._last_seen_t is None and nobody and self._span_start is not None
+              and t - self._span_start >= self.cfg.kinematics.no_person_warn_s):
             events += self._warn(t, MSG_NO_PERSON)
         return events
 

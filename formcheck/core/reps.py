@@ -71,6 +71,7 @@ class RepStateMachine:
         self.count = 0
         self._zone: str | None = None
         self._zone_since = 0.0
+        self._zone_peak = (-math.inf, -1)  # highest e (and its sample) since the zone was entered
         self._top_ref = -math.inf
         self._top_ref_i = -1
         self._top_since_i = -1
@@ -80,6 +81,9 @@ class RepStateMachine:
         self._bottom_min = math.inf
         self._bottom_min_i = -1
         self._pending: dict | None = None
+        self._provisional: dict | None = None  # a first short dip, counted once a second matches it
+        self.ranges: deque[float] = deque(maxlen=5)  # ranges of the last counted reps (deg)
+        self.own_range_count = 0  # reps counted over the set's own range (short of BOTTOM)
         self._recent: deque[tuple[float, float]] = deque()
         self.min_seen_i = 0  # earliest sample still needed
 
@@ -90,41 +94,44 @@ class RepStateMachine:
             return "bottom"
         return "mid"
 
-    SETTLE_WINDOW_S = 0.25
-    SETTLE_SPREAD_DEG = 1.5
-
     @property
     def pending(self) -> dict | None:
         """The counted rep still waiting for its last phase (its sample numbers), or None."""
         return self._pending
 
     def settled(self) -> bool:
-        """True when e has moved less than 1.5° over the last 0.25 s (a plateau)."""
+        """True when e has moved less than ``settle_spread_deg`` over the last ``settle_window_s``
+        (a plateau)."""
         return self._settled()
 
     def _settled(self) -> bool:
-        """True when e has moved less than 1.5° over the last 0.25 s (a plateau)."""
         r = self._recent
-        if len(r) < 2 or r[-1][0] - r[0][0] < 0.8 * self.SETTLE_WINDOW_S:
+        if len(r) < 2 or r[-1][0] - r[0][0] < 0.8 * self.cfg.settle_window_s:
             return False
         es = [x[1] for x in r]
-        return max(es) - min(es) < self.SETTLE_SPREAD_DEG
+        return max(es) - min(es) < self.cfg.settle_spread_deg
 
     def update(self, i: int, t: float, e: float) -> list[tuple]:
         z = self.zone(e)
         ev: list[tuple] = []
         self._recent.append((t, e))
-        while self._recent and t - self._recent[0][0] > self.SETTLE_WINDOW_S:
+        while self._recent and t - self._recent[0][0] > self.cfg.settle_window_s:
             self._recent.popleft()
         if self.phase is Phase.UNARMED:
             if z != self._zone:
                 self._zone, self._zone_since = z, t
                 self.min_seen_i = i
-            elif z != "mid" and t - self._zone_since >= self.cfg.settle_s:
+                self._zone_peak = (e, i)
+            elif e > self._zone_peak[0]:
+                self._zone_peak = (e, i)
+            if z == self._zone and z != "mid" and t - self._zone_since >= self.cfg.settle_s:
                 self.start = z
                 ev.append(("armed", z))
                 if z == "top":
-                    self._enter_top(i, e)
+                    # The top stay began when the zone was entered, and its reference is the
+                    # highest e since: the first lowering may already be under way.
+                    self._enter_top(self.min_seen_i, e)
+                    self._top_ref, self._top_ref_i = self._zone_peak
                 else:
                     self.phase = Phase.BOTTOM
                     self._bottom_min, self._bottom_min_i = e, i
@@ -136,6 +143,8 @@ class RepStateMachine:
                 self._top_ref, self._top_ref_i = e, i
             if z == "bottom" or e < self._top_ref - self.cfg.partial_min_dip_deg:
                 ev += self._finalise_top_start(i)
+                if self._provisional is not None and self._provisional["top_end"] is None:
+                    self._provisional["top_end"] = i
                 self.phase = Phase.LOWERING
                 self._exc_t = t
                 self._exc_min, self._exc_min_i = e, i
@@ -155,11 +164,10 @@ class RepStateMachine:
                 and e >= self._exc_min + 0.75 * self.cfg.partial_min_dip_deg
                 and self._settled()
             ):
-                # Back at a still top without having reached the bottom: a partial rep.
-                if t - self._exc_t >= 0.3:
-                    seg = Segment("partial", "top", (self._exc_top_since, self._exc_min_i),
-                                  (self._exc_min_i, i), (i, i))
-                    ev.append(("segment", seg))
+                # Back at a still top without having reached the bottom: a rep over the set's own
+                # range, or a partial rep.
+                if t - self._exc_t >= self.cfg.partial_min_s:
+                    ev += self._short_dip(i, e)
                 self._enter_top(i, e)
             return ev
 
@@ -172,22 +180,83 @@ class RepStateMachine:
             ev += self._finalise_bottom_start(self._bottom_min_i, i)
         if z == "top":
             if t - self._exc_t >= self.cfg.min_rep_s:
-                self.count += 1
-                ev.append(("counted", self.count))
+                ev += self._drop_provisional()
                 lowering_from = self._exc_top_since if self.start == "top" else None
-                self._pending = {
-                    "order": self.start, "bottom_i": self._bottom_min_i,
-                    "lowering_from": lowering_from, "top_since": i,
-                }
+                ev += self._count(self._bottom_min_i, lowering_from, i)
+                if self.start == "top":
+                    self.ranges.append(self._exc_top - self._bottom_min)
             self._enter_top(i, e)
         return ev
+
+    def _count(self, bottom_i: int, lowering_from: int | None, top_since: int) -> list[tuple]:
+        self.count += 1
+        self._pending = {
+            "order": self.start, "bottom_i": bottom_i,
+            "lowering_from": lowering_from, "top_since": top_since,
+        }
+        return [("counted", self.count)]
+
+    def typical_range(self) -> float:
+        """The set's own range: the median range of its last (up to 5) counted reps, deg (NaN
+        before the first)."""
+        return float(np.median(self.ranges)) if self.ranges else math.nan
+
+    def _short_dip(self, i: int, e: float) -> list[tuple]:
+        """A dip from the top that came back without reaching BOTTOM (the trunk is at the top
+        again, at sample ``i`` and angle ``e``). Its range is the lift's: from the bottom of the
+        dip to the top it came back to (a dip from one arched finish is not a full rep). It is a rep over the set's own range when it is at least
+        ``min_range_deg`` deep and at least ``own_range_frac`` of the set's typical range; the
+        first such dip of a set waits for a second of the same size (it is counted then, both at
+        once); otherwise it is a partial rep."""
+        cfg = self.cfg
+        rng = e - self._exc_min
+        dip = {"lowering_from": self._exc_top_since, "bottom_i": self._exc_min_i, "top_since": i,
+               "top_end": None, "range": rng}
+        typical = self.typical_range()
+        if self.start != "top" or rng < cfg.min_range_deg or (
+            math.isfinite(typical) and rng < cfg.own_range_frac * typical
+        ):
+            return self._partial(dip)
+        if math.isfinite(typical):
+            self.own_range_count += 1
+            self.ranges.append(rng)
+            return self._count(dip["bottom_i"], dip["lowering_from"], i)
+        prov = self._provisional
+        self._provisional = None
+        if prov is None:
+            self._provisional = dip
+            return []
+        if min(rng, prov["range"]) < cfg.own_range_frac * max(rng, prov["range"]):
+            self._provisional = dip  # not the same size: the earlier one was a partial
+            return self._partial(prov)
+        # Two dips of the same size: the set's own range. Count the first, then this one.
+        ev = self._count(prov["bottom_i"], prov["lowering_from"], prov["top_since"])
+        ev += self._finalise_top_start(prov["top_end"])
+        self.own_range_count += 2
+        self.ranges.extend((prov["range"], rng))
+        return ev + self._count(dip["bottom_i"], dip["lowering_from"], i)
+
+    def _partial(self, dip: dict) -> list[tuple]:
+        end = dip["top_since"]
+        return [("segment", Segment("partial", "top", (dip["lowering_from"], dip["bottom_i"]),
+                                    (dip["bottom_i"], end), (end, end)))]
+
+    def _drop_provisional(self) -> list[tuple]:
+        """A waiting short dip that no second one matched is a partial rep after all."""
+        prov, self._provisional = self._provisional, None
+        return self._partial(prov) if prov is not None else []
 
     def _enter_top(self, i: int, e: float) -> None:
         self.phase = Phase.TOP
         self._top_ref, self._top_ref_i = e, i
         self._top_since_i = i
         if self._pending is None:
-            self.min_seen_i = i
+            self.min_seen_i = self._keep_provisional(i)
+
+    def _keep_provisional(self, i: int) -> int:
+        """The earliest sample still needed: ``i``, or a waiting short dip's first sample."""
+        prov = self._provisional
+        return i if prov is None else min(i, prov["lowering_from"])
 
     def _enter_bottom(self, i: int, e: float) -> None:
         self.phase = Phase.BOTTOM
@@ -200,7 +269,7 @@ class RepStateMachine:
         self._pending = None
         seg = Segment("counted", "top", (p["lowering_from"], p["bottom_i"]),
                       (p["bottom_i"], i_end), (p["top_since"], i_end), closed)
-        self.min_seen_i = max(0, self._top_since_i)
+        self.min_seen_i = self._keep_provisional(max(0, self._top_since_i))
         return [("segment", seg)]
 
     def _finalise_bottom_start(self, bottom_i: int, i_end: int, closed: bool = True) -> list[tuple]:
@@ -215,9 +284,9 @@ class RepStateMachine:
         """End of the set: finalise a rep that is still waiting for its last phase."""
         p = self._pending
         if p is None:
-            return []
+            return self._drop_provisional()
         if p["order"] == "top":
-            return self._finalise_top_start(i_last, closed=False)
+            return self._finalise_top_start(i_last, closed=False) + self._drop_provisional()
         bottom_i = self._bottom_min_i if self.phase is Phase.BOTTOM else i_last
         return self._finalise_bottom_start(bottom_i, i_last, closed=self.phase is Phase.BOTTOM)
 

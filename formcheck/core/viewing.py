@@ -25,9 +25,6 @@ MSG_SIDE_ON = "Turn side-on to the camera."
 class ViewSteps:
     """Mixin of :class:`~formcheck.core.analysis.Analyzer`: view decision and set-up."""
 
-    LEG_WINDOW_S = 0.5
-    SETUP_STILL_S = 1.0
-
     def _remember(self, t: float, b: K.Body) -> None:
         """Keep the view window and the legs' recent positions; flag set-up while legs move."""
         kc = self.cfg.kinematics
@@ -36,7 +33,7 @@ class ViewSteps:
             self._window.popleft()
         if min(b.visibility["knee"], b.visibility["ankle"]) >= kc.min_visibility:
             self._legs.append((t, (b.knee + b.ankle) / 2))
-        while self._legs and t - self._legs[0][0] > self.LEG_WINDOW_S:
+        while self._legs and t - self._legs[0][0] > kc.setup_leg_window_s:
             self._legs.popleft()
         torso = float(np.linalg.norm(b.shoulder - b.hip)) or 1.0
         if len(self._legs) >= 2:
@@ -44,8 +41,8 @@ class ViewSteps:
             span = float(np.max(np.linalg.norm(pts - pts[-1], axis=1)))
             if span > kc.setup_leg_motion * torso:
                 self._legs_moved_t = t
-        # Set-up lasts until the legs have been still for a whole second.
-        self.setting_up = t - self._legs_moved_t < self.SETUP_STILL_S
+        # Set-up lasts until the legs have been still for setup_still_s.
+        self.setting_up = t - self._legs_moved_t < kc.setup_still_s
         if b.visibility["knee"] >= kc.min_visibility:
             th = b.hip - b.knee
             n = float(np.linalg.norm(th))

@@ -3,8 +3,8 @@
     python benchmarks/yaw.py [--cache DIR] [--labels DIR] [--real DIR] [--seeds N] [--yaws 0,10,...]
 
 Part 1, the independent generator (tests/skeleton.py, pure numpy): a standard set (clean,
-hyperextension, fast descent, jerky lift, clean) for both profiles and both facings, seen at each
-camera yaw, with MediaPipe-like landmark bias and 1 px of seeded landmark noise, fed frame by
+hyperextension, fast descent, jerky lift, clean) for three set-ups (seated; prone on a 45° bench;
+prone with level legs, like the rendered clips) and both facings, seen at each camera yaw, with MediaPipe-like landmark bias and 1 px of seeded landmark noise, fed frame by
 frame to ``Analyzer(Config())``. For each yaw it prints:
 
 * ``2D``: the analyser's per-frame angle (``res.series["raw"]``: offset-corrected, not smoothed)
@@ -15,9 +15,12 @@ frame to ``Analyzer(Config())``. For each yaw it prints:
   and only in its trimmed sample buffer, not in ``res.series``);
 * ``e3d``: the analyser's own prone world angle (captured from its sample buffer as it is
   appended; includes its -3.0° offset), prone only;
+* ``F``: prone, the mean of ``2D`` and ``e3d``, a candidate fusion;
 * ``Y``: the 2-D angle de-projected with the camera yaw estimated from the world landmarks
-  (:func:`yaw_corrected_deg`), a candidate fusion of the two;
-* the rep count against the script, and the view message if the view was refused.
+  (:func:`yaw_corrected_deg`), another candidate;
+* the rep count against the script and the view message with the defaults; the count and the
+  reps whose faults differ from the script's with the frontal check off; the profile ``auto``
+  picks.
 
 The generator's world landmarks are its exact 3-D geometry (plus 4 mm of noise per 1 px);
 MediaPipe's are much noisier, which part 2 shows.
@@ -469,7 +472,7 @@ def main(argv: list[str]) -> int:
                     help="folder of the real clips' labels (part 3; skipped if absent)")
     ap.add_argument("--seeds", type=int, default=2, help="generator seeds per cell (averaged)")
     ap.add_argument("--yaws", default=",".join(str(y) for y in YAWS), help="camera yaws (deg), comma-separated")
-    ap.add_argument("--skip-generator", action="store_true", help="part 2 only")
+    ap.add_argument("--skip-generator", action="store_true", help="parts 2 and 3 only")
     a = ap.parse_args(argv)
     t0 = time.perf_counter()
     if not a.skip_generator:

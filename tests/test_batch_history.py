@@ -175,3 +175,48 @@ def test_index_counts_agree_with_the_command(clips, tmp_path, capsys):
         assert (cards["Clips"], cards["OK"], cards["Failed"]) == (clips_n, ok, failed)
         assert (cards["Analysed"], cards["Already scored"]) == (analysed, skipped)
     assert (clips_n, ok, failed, analysed, skipped) == ("4", "2", "2", "0", "3")
+
+
+def test_a_still_start_calibration_is_kept_with_the_athlete_and_used_for_later_clips(tmp_path, monkeypatch):
+    """--calibrate start on one clip stores the athlete's neutral; that athlete's later clips are
+    analysed with it (and other athletes' are not), unless the command sets a neutral itself."""
+    seen: dict[str, tuple[float, str]] = {}
+
+    def task(path: str, cfg, annotate_to=None) -> dict:
+        res = fake_task(path, cfg, annotate_to)
+        kc = cfg.kinematics
+        seen[Path(path).name] = (kc.neutral_offset_deg, kc.calibrate)
+        source = "start" if kc.calibrate == "start" else ("config" if kc.neutral_offset_deg else "none")
+        res["report"]["scene"] = {"neutral_offset_deg": 4.25 if source == "start" else kc.neutral_offset_deg,
+                                  "neutral_source": source}
+        return res
+
+    monkeypatch.setattr(batch, "score_clip", task)
+    d = tmp_path / "clips"
+    d.mkdir()
+    for name, n in (("first.mp4", 3), ("later.mp4", 2), ("other.mp4", 4), ("given.mp4", 1)):
+        (d / name).write_text(f"reps={n}")
+    db = tmp_path / "r.sqlite"
+    cfg = load_config()
+    batch.run_batch([str(d / "first.mp4")], load_config(None, {"kinematics": {"calibrate": "start"}}),
+                    db, workers=0, progress=False, athlete="Ana")
+    with ResultStore(db) as st:
+        assert st.athlete_neutral("Ana") == pytest.approx(4.25)
+        assert st.athlete_neutral("Bo") is None
+    batch.run_batch([str(d / "later.mp4")], cfg, db, workers=0, progress=False, athlete="Ana")
+    batch.run_batch([str(d / "other.mp4")], cfg, db, workers=0, progress=False, athlete="Bo")
+    batch.run_batch([str(d / "given.mp4")], load_config(None, {"kinematics": {"neutral_offset_deg": -2.0}}),
+                    db, workers=0, progress=False, athlete="Ana")
+    assert seen == {"first.mp4": (0.0, "start"), "later.mp4": (4.25, "off"),
+                    "other.mp4": (0.0, "off"), "given.mp4": (-2.0, "off")}
+    with ResultStore(db) as st:
+        assert st.athlete_neutral("Ana") == pytest.approx(4.25)  # a given neutral is not stored
+
+
+def test_calibrate_and_neutral_options_reach_the_config():
+    from formcheck.app.cli import build_parser
+    from formcheck.app.options import config_from_args
+
+    args = build_parser().parse_args(["analyze", "x.mp4", "--calibrate", "start", "--neutral", "3.5"])
+    cfg = config_from_args(args)
+    assert (cfg.kinematics.calibrate, cfg.kinematics.neutral_offset_deg) == ("start", 3.5)

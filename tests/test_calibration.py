@@ -109,11 +109,14 @@ def test_calibrate_start_takes_the_still_start_as_neutral():
     assert cal[0].data["neutral_e_deg"] == pytest.approx(13.0, abs=1.5)
     assert an.neutral_offset == pytest.approx(13.0, abs=1.5)
     assert cal[0].t < res.reps[0].t_start  # before the first rep
+    assert res.scene["neutral_source"] == "start"  # the report says where neutral came from
+    assert res.scene["neutral_offset_deg"] == pytest.approx(an.neutral_offset, abs=1e-3)
 
 
 def test_stored_neutral_offset_is_applied_from_the_config():
     an, res, _ = _run(_leaning_set(13.0), neutral_offset_deg=13.0)
     assert an.neutral_offset == 13.0
+    assert (res.scene["neutral_source"], res.scene["neutral_offset_deg"]) == ("config", 13.0)
     assert res.rep_count == 3 and not any(r.faults for r in res.reps)
 
 

@@ -105,6 +105,16 @@ def _annotate_available() -> bool:
     return importlib.util.find_spec("formcheck.render.video") is not None
 
 
+def _keep_calibration(store: ResultStore, job: ClipJob, report: dict | None) -> None:
+    """A neutral calibrated from the clip's still start is the athlete's from now on."""
+    scene = (report or {}).get("scene") or {}
+    if job.athlete and scene.get("neutral_source") == "start" and scene.get("neutral_offset_deg") is not None:
+        store.set_athlete_neutral(job.athlete, float(scene["neutral_offset_deg"]),
+                                  f"batch: still start of {os.path.abspath(job.path)}")
+        log.info("%s: neutral %+.1f° stored for athlete %s", job.path,
+                 scene["neutral_offset_deg"], job.athlete)
+
+
 def run_batch(
     inputs: Iterable[str], cfg: Config, db: str | os.PathLike, out: str | os.PathLike | None = None,
     workers: int = 2, engine: str = "local", address: str | None = None,
@@ -138,10 +148,10 @@ def run_batch(
     jobs = collect_inputs(list(inputs))
     for job in jobs:
         job.athlete = job.athlete or athlete
-    plan_jobs(jobs, cfg)
     result = BatchResult(db=Path(db))
     store = ResultStore(db)
     try:
+        plan_jobs(jobs, cfg, store.athlete_neutral)
         todo: list[ClipJob] = []
         primary: dict[tuple[str, str], ClipJob] = {}
         for job in jobs:
@@ -205,6 +215,7 @@ def run_batch(
                         model_sha256=model_sha256(job.cfg.pose.model),
                     )
                     job.clip_id = store.record(rec)  # one transaction: the clip and its reps
+                    _keep_calibration(store, job, report)
                     result.analysed += 1
                     if not ok:
                         result.failed += 1
@@ -332,7 +343,8 @@ def default_db(out: str | None) -> Path:
 
 def _resume_command(args: argparse.Namespace, db: Path) -> str:
     cmd = ["formcheck", "batch", *args.inputs, "--db", str(db)]
-    for opt in ("out", "workers", "engine", "address", "profile", "config", "model", "athlete"):
+    for opt in ("out", "workers", "engine", "address", "profile", "config", "model", "athlete",
+                "calibrate", "neutral"):
         v = getattr(args, opt, None)
         if v is not None and not (opt == "engine" and v == "local"):
             cmd += [f"--{opt}", str(v)]

@@ -6,6 +6,8 @@ Pure planning: no OpenCV or model import, so a large batch plans quickly.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import csv
 import datetime as _dt
 import glob
@@ -162,15 +164,30 @@ def _missing_hash(path: Path) -> str:
     return "missing:" + hashlib.sha256(os.path.abspath(path).encode()).hexdigest()
 
 
-def plan_jobs(jobs: list[ClipJob], base_cfg: Config) -> None:
-    """Attach each job's configuration (manifest profile over ``base_cfg``) and content hash."""
-    cfgs: dict[str | None, Config] = {None: base_cfg}
+def plan_jobs(jobs: list[ClipJob], base_cfg: Config,
+              neutral_of: Callable[[str], float | None] | None = None) -> None:
+    """Attach each job's configuration and content hash.
+
+    The configuration is ``base_cfg`` with the manifest row's profile, and, for a clip whose
+    athlete has a stored calibration (``neutral_of(name)``, deg), that neutral offset, unless
+    ``base_cfg`` sets a neutral itself or calibrates from the clip's still start.
+    """
+    cfgs: dict[tuple[str | None, float | None], Config] = {}
     names: dict[str, int] = {}
+    kc = base_cfg.kinematics
+    use_stored = neutral_of is not None and not kc.neutral_offset_deg and kc.calibrate == "off"
     for job in jobs:
-        if job.profile not in cfgs:
-            cfgs[job.profile] = merge(base_cfg, {"kinematics": {"profile": job.profile}},
-                                      origin=job.source or "manifest")
-        job.cfg = cfgs[job.profile]
+        neutral = neutral_of(job.athlete) if use_stored and job.athlete else None
+        key = (job.profile, neutral)
+        if key not in cfgs:
+            over: dict = {}
+            if job.profile is not None:
+                over["profile"] = job.profile
+            if neutral is not None:
+                over["neutral_offset_deg"] = neutral
+            cfgs[key] = merge(base_cfg, {"kinematics": over}, origin=job.source or "manifest") \
+                if over else base_cfg
+        job.cfg = cfgs[key]
         job.config_hash = analysis_key(job.cfg)  # settings + formcheck version + model sha256
         try:
             from formcheck.media.sources import check_video_path  # noqa: WPS433 (cv2 import is fine here)

@@ -21,11 +21,18 @@ def common_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", metavar="full|lite|heavy|PATH", default=None,
                    help="pose model: the bundled full model (default), lite/heavy (downloaded on "
                         "request from Google, needs a network), or a .task file")
+    p.add_argument("--calibrate", choices=("off", "start"), default=None,
+                   help="the athlete's own neutral: start = the first still second at the top, "
+                        "before the first rep, reads 0 (batch keeps it with --athlete's profile and "
+                        "uses it for that athlete's later clips); off (default)")
+    p.add_argument("--neutral", metavar="DEG", type=float, default=None,
+                   help="the athlete's neutral offset in degrees, subtracted from every angle "
+                        "(e.g. from an earlier calibration)")
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
     """The configuration of a command: defaults, ``--config FILE``, then ``--profile``,
-    ``--model`` and ``--max-fps``."""
+    ``--model``, ``--max-fps``, ``--calibrate`` and ``--neutral``."""
     over: dict[str, dict] = {}
     if getattr(args, "profile", None):
         over.setdefault("kinematics", {})["profile"] = args.profile
@@ -33,6 +40,10 @@ def config_from_args(args: argparse.Namespace) -> Config:
         over.setdefault("pose", {})["model"] = args.model
     if getattr(args, "max_fps", None) is not None:
         over.setdefault("pose", {})["max_fps"] = float(args.max_fps)
+    if getattr(args, "calibrate", None):
+        over.setdefault("kinematics", {})["calibrate"] = args.calibrate
+    if getattr(args, "neutral", None) is not None:
+        over.setdefault("kinematics", {})["neutral_offset_deg"] = float(args.neutral)
     return load_config(getattr(args, "config", None), over)
 
 

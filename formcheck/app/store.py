@@ -345,7 +345,7 @@ class ResultStore:
 
     # -- athlete profiles -------------------------------------------------------------------
     def athlete_neutral(self, name: str) -> float | None:
-        """The athlete's calibrated neutral offset (deg, added to the measured extension angle),
+        """The athlete's calibrated neutral offset (deg, subtracted from the measured extension angle),
         or None when ``name`` has no calibration."""
         row = self.conn.execute("SELECT neutral_offset_deg FROM athletes WHERE name = ?",
                                 (name,)).fetchone()

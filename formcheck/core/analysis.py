@@ -104,8 +104,10 @@ class Analyzer(ViewSteps, CalibrationSteps, EarlyFaultSteps, SceneSteps):
         self.calibrator = NeutralCalibrator(self.CALIBRATE_S, self.CALIBRATE_MAX_SD_DEG)
         self.calibration: Calibration | None = None  # the last one that finished
         self._auto_calibrate = self.cfg.kinematics.calibrate == "start"
+        self.neutral_source = "none"  # none, config, start (the still start) or live (c key)
         if self.cfg.kinematics.neutral_offset_deg:
             self._neutral_offset = float(self.cfg.kinematics.neutral_offset_deg)
+            self.neutral_source = "config"
 
     # ------------------------------------------------------------------ public API
     @property

@@ -28,15 +28,16 @@ class CalibrationSteps:
         cal = self.calibrator.update(t, self.last_e)
         if cal is None:
             return []
-        return self._apply_calibration(cal, t)
+        return self._apply_calibration(cal, t, "live")
 
-    def _apply_calibration(self, cal: Calibration, t: float) -> list[Event]:
+    def _apply_calibration(self, cal: Calibration, t: float, source: str) -> list[Event]:
         """Make a successful calibration's angle the new neutral; one CALIBRATION event."""
         offset = None
         if cal.ok and cal.neutral_e_deg is not None:
             # e already has the previous calibration removed: add it back.
             offset = self._neutral_offset + cal.neutral_e_deg
             self.set_neutral_offset(offset)
+            self.neutral_source = source
             self.machine.reset()  # the zones move with neutral: arm again
         self.calibration = cal
         d = cal.to_dict(applied_offset_deg=offset)
@@ -58,4 +59,4 @@ class CalibrationSteps:
         self._auto_calibrate = False
         cal = Calibration(t, True, f"Neutral from the still start: e = {float(np.mean(e)):+.1f} deg",
                           float(np.mean(e)), float(np.std(e)))
-        return self._apply_calibration(cal, t)
+        return self._apply_calibration(cal, t, "start")

@@ -12,7 +12,8 @@ class SceneSteps:
     def scene(self) -> dict:
         """What the analysis found about the footage: the camera's roll (deg, with the
         confidence of its estimate), when the set started (s), the scene cuts (s) and the spans
-        of time analysed between them (never counted across)."""
+        of time analysed between them (never counted across); the athlete's neutral offset
+        (deg, subtracted from e) and where it came from (none, config, start, live)."""
         spans = [list(sp) for sp in self._spans]
         if self._span_start is not None and self._last_t is not None:
             spans.append([self._span_start, self._last_t])
@@ -23,6 +24,8 @@ class SceneSteps:
             "set_started_s": r(self._armed_t),
             "cuts_s": [r(c) for c in self._cuts],
             "spans_s": [[r(a), r(b)] for a, b in spans],
+            "neutral_offset_deg": r(self._neutral_offset),
+            "neutral_source": self.neutral_source,
         }
 
     def scene_cut(self, t_s: float) -> list[Event]:

@@ -48,7 +48,7 @@ def fake_task(path: str, cfg, annotate_to=None) -> dict:
              "faults": [{"id": f, "t": 0.5, "cue": "c"} for f in (ids if i == 0 else [])]}
             for i in range(n)]
     return {"status": "ok", "seconds": 0.01, "report": {
-        "schema": "formcheck.report/1",
+        "schema": "formcheck.report/2",
         "clip": {"path": path, "fps": 30.0, "n_frames": 90, "duration_s": 3.0},
         "summary": {"rep_count": n, "partial_reps": 0, "good_reps": n - bool(ids),
                     "faults": {f: 1 for f in ids}, "score": 90.0 if n else None},
@@ -180,7 +180,7 @@ def test_out_dir_reports_summary_and_html(clips, tmp_path, monkeypatch, caplog):
     assert a["reps"] == "3" and a["fault_hyperextension"] == "1" and a["fault_jerky_lift"] == "0"
     for name in ("a", "b", "copy_of_a"):
         rep = json.loads((out / f"{name}.json").read_text())
-        assert rep["schema"] == "formcheck.report/1" and rep["clip"]["path"].endswith(name + Path(rep["clip"]["path"]).suffix)
+        assert rep["schema"] == "formcheck.report/2" and rep["clip"]["path"].endswith(name + Path(rep["clip"]["path"]).suffix)
     # resume with the JSON of a skipped clip deleted: it is rewritten from the store
     (out / "b.json").unlink()
     run_fake([clips], db, out=out, html=True)

@@ -29,7 +29,7 @@ def fake_task(path: str, cfg, annotate_to=None) -> dict:
              "lowering_s": 1.2, "lifting_s": 1.1, "top_hold_s": 0.3, "score": 100.0,
              "faults": []} for i in range(n)]
     return {"status": "ok", "seconds": 0.01, "report": {
-        "schema": "formcheck.report/1", "formcheck_version": formcheck.__version__,
+        "schema": "formcheck.report/2", "formcheck_version": formcheck.__version__,
         "clip": {"path": path, "fps": 30.0, "n_frames": 90, "duration_s": 3.0},
         "summary": {"rep_count": n, "partial_reps": 0, "good_reps": n, "faults": {},
                     "score": 100.0 if n else None},

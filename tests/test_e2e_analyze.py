@@ -38,7 +38,7 @@ def test_sample_clip_matches_its_labels(clip, analyses):
     label = json.loads(clip.with_suffix(".json").read_text())
     a = analyses[clip.stem]
     report = a.report
-    assert report["schema"] == "formcheck.report/1"
+    assert report["schema"] == "formcheck.report/2"
     assert report["profile"] == label["profile"]
     assert report["facing"] == label["facing"]
     assert report["summary"]["rep_count"] == label["expected_rep_count"]

@@ -26,7 +26,7 @@ def rep(t0, t1, faults=(), counted=True, index=1, found=True):
 
 
 def report(reps, frames=None, profile="seated"):
-    r = {"schema": "formcheck.report/1", "clip": {"path": "x.mp4"}, "profile": profile,
+    r = {"schema": "formcheck.report/2", "clip": {"path": "x.mp4"}, "profile": profile,
          "summary": {"rep_count": sum(x["counted"] for x in reps),
                      "partial_reps": sum(not x["counted"] for x in reps)},
          "warnings": [], "reps": reps}
@@ -205,7 +205,7 @@ def _write(p: Path, d: dict) -> Path:
 
 def test_load_truth_rejects_other_files(tmp_path):
     with pytest.raises(ev.SourceError, match="expected schema"):
-        ev.load_truth(_write(tmp_path / "r.json", {"schema": "formcheck.report/1"}))
+        ev.load_truth(_write(tmp_path / "r.json", {"schema": "formcheck.report/2"}))
     with pytest.raises(ev.SourceError, match="expected_rep_count"):
         ev.load_truth(_write(tmp_path / "t.json", {"schema": ev.TRUTH_SCHEMA}))
     t = ev.load_truth(_write(tmp_path / "ok.json", {"schema": ev.TRUTH_SCHEMA, "expected_rep_count": 2}))

@@ -344,7 +344,7 @@ def test_camera_lost_mid_set_keeps_summary_and_writes_report(tmp_path, capsys):
     assert summary["event"] == "summary" and summary["ended"] == "camera_lost"
     assert summary["rep_count"] >= 1 and summary["frames_processed"] == len(frames)
     data = json.loads(report.read_text())
-    assert data["schema"] == "formcheck.report/1"
+    assert data["schema"] == "formcheck.report/2"
     assert data["summary"]["rep_count"] == summary["rep_count"]
     assert data["clip"]["path"] == "camera:fake camera"
     assert data["live"]["ended"] == "camera_lost"
@@ -400,7 +400,7 @@ def test_live_window_on_a_virtual_display(tmp_path):
     assert proc.returncode == 0, err
     assert "Traceback" not in err
     rep = json.loads(report.read_text())
-    assert rep["schema"] == "formcheck.report/1"
+    assert rep["schema"] == "formcheck.report/2"
     assert "latency capture->overlay" in out
     assert "[calibration]" in out  # 'c': hold-still calibration ran (and reported its result)
     assert "[reset]" in out  # 'r': a new set

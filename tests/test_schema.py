@@ -45,7 +45,7 @@ def test_report_json_shape_and_key_order(result):
     rep = build_report(result, INFO, "d1g", True, extra={"config": {"a": 1}, "live": LIVE})
     assert list(rep) == ["schema", "formcheck_version", "clip", "profile", "facing", "config_digest",
                          "summary", "warnings", "reps", "frames", "scene", "config", "live"]
-    assert rep["schema"] == SCHEMA == "formcheck.report/1"
+    assert rep["schema"] == SCHEMA == "formcheck.report/2"
     assert rep["clip"] == {"path": "clip.mp4", "fps": 29.97, "n_frames": 420, "duration_s": 14.014,
                            "width": 640, "height": 480, "rotation_deg": 90}
     s = rep["summary"]

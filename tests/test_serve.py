@@ -36,7 +36,7 @@ MP4_HEAD = b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2avc1mp41"
 
 def fake_report(name: str, reps: int, faults: dict[str, int]) -> dict:
     return {
-        "schema": "formcheck.report/1", "formcheck_version": "test",
+        "schema": "formcheck.report/2", "formcheck_version": "test",
         "clip": {"path": name, "fps": 30.0, "n_frames": 300, "duration_s": 10.0, "width": 640,
                  "height": 480, "rotation_deg": 0},
         "profile": "seated", "facing": "right", "config_digest": "test",

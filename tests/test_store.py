@@ -31,7 +31,7 @@ def fake_report(path: str, faults_per_rep: list[list[str]], partial: int = 0) ->
         for f in r["faults"]:
             counts[f["id"]] = counts.get(f["id"], 0) + 1
     return {
-        "schema": "formcheck.report/1",
+        "schema": "formcheck.report/2",
         "clip": {"path": path, "fps": 30.0, "n_frames": 300, "duration_s": 10.0},
         "summary": {"rep_count": len(faults_per_rep), "partial_reps": partial,
                     "good_reps": sum(not ids for ids in faults_per_rep), "faults": counts,

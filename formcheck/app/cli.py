@@ -51,7 +51,7 @@ examples:
   formcheck analyze phone.mov --profile prone --max-fps 15
 
 Film side-on, whole body in view (hips, knees and shoulders), camera still. The JSON report
-follows docs/report.schema.json (formcheck.report/1).
+follows docs/report.schema.json (formcheck.report/2).
 """
 
 HISTORY_EPILOG = """\
@@ -78,7 +78,7 @@ def add_parser(sub) -> None:
     )
     p.add_argument("clip", nargs="?", help="video file (default: the bundled sample clip)")
     common_options(p)
-    p.add_argument("--json", metavar="OUT", help="write the JSON report (schema formcheck.report/1)")
+    p.add_argument("--json", metavar="OUT", help="write the JSON report (schema formcheck.report/2)")
     p.add_argument("--csv", metavar="OUT", help="write one CSV row per rep")
     p.add_argument("--max-fps", type=float, default=None, metavar="HZ",
                    help="analyse at most HZ frames per second (0 = every frame)")

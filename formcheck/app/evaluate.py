@@ -1,6 +1,6 @@
 """``formcheck eval``: measure the analysis against labelled clips (issue #3).
 
-For every clip it compares a report (``formcheck.report/1``) with the clip's truth labels
+For every clip it compares a report (``formcheck.report/2``) with the clip's truth labels
 (``formcheck.truth/1``): rep count, extension-angle error against the per-frame labels, and
 per-fault precision / recall / F1 over reps matched by time overlap. Gates (``--min-*`` /
 ``--max-*``) make the command exit 1 when missed, so CI can run it.

@@ -314,7 +314,7 @@ def _human(d: dict) -> str | None:
 
 
 def build_live_report(live: LiveResult, source: CameraSource, cfg: Config, pace: str) -> dict:
-    """The ``formcheck.report/1`` dict of a live session (clip = the camera or file); the
+    """The ``formcheck.report/2`` dict of a live session (clip = the camera or file); the
     ``live`` key holds the session's timing (the only part that differs from ``analyze``)."""
     reader = source.reader
     video = getattr(reader, "video", None)

@@ -254,7 +254,7 @@ class Session:
 
     def report(self, clip: ClipInfo, include_frames: bool = True,
                extra: dict[str, Any] | None = None) -> dict[str, Any]:
-        """The set's ``formcheck.report/1`` dict (closes the set if needed)."""
+        """The set's ``formcheck.report/2`` dict (closes the set if needed)."""
         return make_report(self.finish(), clip, self.config, include_frames, extra)
 
 

@@ -104,7 +104,7 @@ _MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
 class ClipRecord:
     """What the driver knows about one clip before and after analysing it.
 
-    ``report`` is the ``formcheck.report/1`` dict for ``status == "ok"``; ``error`` the message
+    ``report`` is the ``formcheck.report/2`` dict for ``status == "ok"``; ``error`` the message
     for ``status == "error"``; ``timings`` the analysis wall time in seconds.
     """
 

@@ -1,4 +1,4 @@
-"""The report contract (``formcheck.report/1``) as frozen dataclasses.
+"""The report contract (``formcheck.report/2``) as frozen dataclasses.
 
 :class:`Report` and its parts (:class:`ClipMeta`, :class:`RepRecord`, :class:`FaultRecord`,
 :class:`Summary`, :class:`FrameSeries`) are built once from a
@@ -24,7 +24,7 @@ from formcheck.core.types import ClipInfo, Fault, Rep
 if TYPE_CHECKING:
     from formcheck.core.analysis import SetResult
 
-SCHEMA = "formcheck.report/1"
+SCHEMA = "formcheck.report/2"
 """The report's ``schema`` value. Keys listed here are stable; new keys may be added."""
 
 

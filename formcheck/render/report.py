@@ -1,4 +1,4 @@
-"""The versioned JSON report (``formcheck.report/1``) and the per-rep CSV.
+"""The versioned JSON report (``formcheck.report/2``) and the per-rep CSV.
 
 The report's structure is :class:`formcheck.core.schema.Report` (published as
 ``docs/report.schema.json``); the keys listed there are stable, other keys may be added.

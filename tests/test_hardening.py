@@ -105,6 +105,7 @@ def test_audio_file(tmp_path, capsys):
     assert code == 2 and ("no video stream" in err or "Cannot open" in err)
 
 
+@pytest.mark.e2e  # runs the pose model on half the sample clip
 def test_truncated_file_gives_a_partial_report_and_a_warning(tmp_path, capsys):
     data = CLIP.read_bytes()
     p = tmp_path / "downloading.mp4"

@@ -52,7 +52,7 @@ class KinematicsConfig:
     smoothing_beta: float = _f(0.02, "One Euro filter speed coefficient (1/deg): higher follows fast moves with less lag", 0.0, 10.0)
     velocity_cutoff_hz: float = _f(4.0, "low-pass cut-off (Hz) of the angular velocity", 0.1, 100.0)
     offline_cutoff_hz: float = _f(4.0, "offline reports: zero-phase Butterworth cut-off (Hz) of the per-frame angle series", 0.1, 100.0)
-    frontal_ratio: float = _f(0.45, "view check: shoulder width / torso length above this means a frontal view", 0.0, 5.0)
+    frontal_ratio: float = _f(0.62, "view check: shoulder width / torso length above this means a frontal view (0.62: the independent generator reads 0.56-0.57 at 45 deg of yaw and 0.76 or more head-on; benchmarks/yaw.md)", 0.0, 5.0)
     view_check_s: float = _f(1.0, "seconds of tracked frames used to decide the profile, facing and view", 0.1, 30.0)
     view_recheck_s: float = _f(0.5, "until a set starts, re-decide profile, facing and view this often (s) on the last view_check_s", 0.05, 30.0)
     auto_knee_bent_deg: float = _f(135.0, "auto profile: a knee angle below this (deg) means seated on a machine", 60.0, 180.0)

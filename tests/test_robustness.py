@@ -119,7 +119,6 @@ XFAIL: dict[str, str] = {
     "seated-roll-10": ("the true vertical comes from the scene image (media/roll.py), which landmarks "
                        "alone do not carry (issue #10)"),
     "prone-roll-10": "a 10° roll turns the prone legs toward the seated profile's thigh rule (issue #10)",
-    "seated-yaw45": "45° yaw is refused as a frontal view; world landmarks not yet used for seated (issue #10)",
     "prone-yaw45": "45° yaw is refused as a frontal view (issue #10)",
     "prone-pad-occlusion": "knees hidden all along: the prone leg line is never seen (issue #10)",
     "prone-walk-in": "the walk-in's leg motion is not yet told from the mount in this cell (issue #10)",

@@ -1,0 +1,593 @@
+"""Fast pure-core checks of what the docstrings and DESIGN.md promise (mutation testing, #12).
+
+Each test pins a documented behaviour of formcheck/core with exact geometry or the published
+formula (One Euro, first-order low-pass, Butterworth magnitude), so that a mutant of the code
+that changes what the docstring promises fails here. Pure numpy, no pose model.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from formcheck.core import kinematics as K
+from formcheck.core import landmarks as L
+from formcheck.core.types import PoseFrame
+
+
+def polar(deg_from_up: float, length: float = 1.0) -> np.ndarray:
+    """An image vector ``deg_from_up`` degrees clockwise on screen from image-up (y down)."""
+    r = math.radians(deg_from_up)
+    return np.array([math.sin(r), -math.cos(r)]) * length
+
+
+# --- angles ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("deg", [-170.0, -90.0, -12.5, 0.0, 33.0, 90.0, 179.0])
+def test_signed_angle_is_clockwise_on_screen_and_rotate_inverts_it(deg):
+    for a in ([3.0, 0.0], [0.0, -2.0], [-1.0, 1.0]):
+        b = K.rotate_deg(np.array(a), deg)
+        assert float(K.signed_angle_deg(a, b)) == pytest.approx(deg, abs=1e-9)
+        assert np.linalg.norm(b) == pytest.approx(np.linalg.norm(a), rel=1e-12)
+    # image-up to image-right is a clockwise quarter turn on screen (y down)
+    assert float(K.signed_angle_deg([0, -1], [1, 0])) == pytest.approx(90.0, abs=1e-12)
+    assert K.rotate_deg(np.array([1.0, 0.0]), 90.0) == pytest.approx(np.array([0.0, 1.0]), abs=1e-12)
+
+
+def test_signed_angle_and_rotate_work_on_arrays():
+    a = np.array([[1.0, 0.0], [0.0, -1.0], [2.0, 2.0]])
+    degs = np.array([10.0, -45.0, 120.0])
+    b = np.array([K.rotate_deg(v, d) for v, d in zip(a, degs)])
+    assert K.signed_angle_deg(a, b) == pytest.approx(degs, abs=1e-9)
+    assert K.rotate_deg(a, 30.0) == pytest.approx(np.array([K.rotate_deg(v, 30.0) for v in a]))
+
+
+@pytest.mark.parametrize("theta", [30.0, 90.0, 135.0, 180.0])
+def test_hip_angle_is_unsigned_zero_to_180(theta):
+    hip = np.array([200.0, 300.0])
+    knee = hip + polar(90.0, 120.0)  # thigh toward +x
+    for sign in (1, -1):  # the shoulder on either side of the thigh gives the same θ
+        shoulder = hip + polar(90.0 - sign * theta, 150.0)
+        assert float(K.hip_angle_deg(shoulder, hip, knee)) == pytest.approx(theta, abs=1e-9)
+
+
+@pytest.mark.parametrize("lean", [-25.0, -5.0, 0.0, 8.0, 30.0])
+def test_seated_extension_sign_comes_from_the_body_not_the_image(lean):
+    """seated: e = angle of hip→shoulder from image-up, negative toward the front."""
+    hip = np.array([320.0, 400.0])
+    knee = hip + np.array([110.0, 5.0])
+    # facing right (front toward +x): leaning forward (flexion, lean < 0) moves the shoulder +x
+    sh = hip + polar(-lean, 180.0)
+    assert float(K.extension_deg(K.SEATED, 1.0, sh, hip, knee)) == pytest.approx(lean, abs=1e-9)
+    # the same body mirrored (facing left) gives the same e
+    m = lambda p: np.array([640.0 - p[0], p[1]])  # noqa: E731
+    assert float(K.extension_deg(K.SEATED, -1.0, m(sh), m(hip), m(knee))) == pytest.approx(
+        lean, abs=1e-9)
+
+
+@pytest.mark.parametrize("thigh_tilt", [0.0, 12.0, -20.0])
+@pytest.mark.parametrize("lift", [-15.0, 0.0, 10.0, 40.0])
+def test_prone_extension_from_the_thigh_line_positive_away_from_the_floor(lift, thigh_tilt):
+    """prone: e = angle of hip→shoulder from the thigh line extended, negative toward the floor."""
+    hip = np.array([300.0, 400.0])
+    along = polar(90.0 - thigh_tilt)  # knee→hip direction, head toward +x, tilted head-up
+    knee = hip - 150.0 * along
+    # "away from the floor" = counter-clockwise on screen for a head-right body (y down)
+    sh = hip + 160.0 * K.rotate_deg(along, -lift)
+    assert float(K.extension_deg(K.PRONE, 1.0, sh, hip, knee)) == pytest.approx(lift, abs=1e-9)
+    # mirrored body, and front_sign does not matter for prone
+    m = lambda p: np.array([640.0 - p[0], p[1]])  # noqa: E731
+    for fs in (1.0, -1.0):
+        assert float(K.extension_deg(K.PRONE, fs, m(sh), m(hip), m(knee))) == pytest.approx(
+            lift, abs=1e-9)
+
+
+def test_prone_extension_with_a_vertical_thigh_keeps_the_angle_magnitude():
+    hip = np.array([300.0, 400.0])
+    knee = hip + np.array([0.0, -150.0])  # thigh hanging straight down: gravity gives no side
+    sh = hip + 160.0 * K.rotate_deg(np.array([0.0, 1.0]), 25.0)
+    assert abs(float(K.extension_deg(K.PRONE, 1.0, sh, hip, knee))) == pytest.approx(25.0, abs=1e-9)
+
+
+def test_extension_on_arrays_and_unknown_profile():
+    hip = np.zeros((3, 2))
+    sh = np.array([polar(-a, 100.0) for a in (-10.0, 0.0, 20.0)])
+    knee = np.array([[100.0, 0.0]] * 3)
+    assert K.extension_deg(K.SEATED, 1.0, sh, hip, knee) == pytest.approx([-10.0, 0.0, 20.0])
+    with pytest.raises(ValueError, match="expected 'seated' or 'prone', got 'auto'"):
+        K.extension_deg("auto", 1.0, sh[0], hip[0], knee[0])
+
+
+@pytest.mark.parametrize("front", [1.0, -1.0])
+def test_neck_angle_grows_by_the_head_tilt_back(front):
+    hip = np.array([300.0, 400.0])
+    sh = hip + np.array([0.0, -180.0])
+    ear = sh + np.array([0.0, -40.0])
+    fwd = np.array([front, 0.0])  # the face looks toward the front
+    base = float(K.neck_angle_deg(front, sh, hip, ear, ear + 20.0 * fwd))
+    # chin up = the ear→nose line turns toward the back (up on screen, then backwards)
+    for tilt in (5.0, 15.0, -10.0):
+        nose = ear + 20.0 * K.rotate_deg(fwd, -front * tilt)
+        got = float(K.neck_angle_deg(front, sh, hip, ear, nose))
+        assert got - base == pytest.approx(tilt, abs=1e-9)
+    assert base == pytest.approx(-90.0, abs=1e-9)  # face perpendicular to an upright trunk
+
+
+# --- body from a frame -------------------------------------------------------------------
+
+
+def frame_with(points: dict[int, tuple[float, float]], vis: dict[int, float] | None = None,
+               world: np.ndarray | None = None) -> PoseFrame:
+    xy = np.zeros((33, 2))
+    v = np.ones(33)
+    for i, p in points.items():
+        xy[i] = p
+    for i, x in (vis or {}).items():
+        v[i] = x
+    return PoseFrame(0.5, xy, v, None, world, (640, 480))
+
+
+def test_body_joints_are_visibility_weighted_means_of_left_and_right():
+    pts = {L.LEFT_SHOULDER: (100.0, 50.0), L.RIGHT_SHOULDER: (130.0, 90.0),
+           L.LEFT_HIP: (110.0, 250.0), L.RIGHT_HIP: (150.0, 250.0),
+           L.LEFT_KNEE: (200.0, 260.0), L.RIGHT_KNEE: (240.0, 270.0),
+           L.NOSE: (140.0, 20.0)}
+    # shoulders equally visible: the midpoint; left hip unseen: the right hip; knees: between
+    vis = {L.LEFT_SHOULDER: 0.8, L.RIGHT_SHOULDER: 0.8, L.LEFT_HIP: 0.0, L.RIGHT_HIP: 0.9,
+           L.LEFT_KNEE: 0.9, L.RIGHT_KNEE: 0.3, L.NOSE: 0.7}
+    world = np.arange(99, dtype=float).reshape(33, 3)
+    b = K.body_from_frame(frame_with(pts, vis, world))
+    assert b.shoulder == pytest.approx([115.0, 70.0])
+    assert b.hip == pytest.approx([150.0, 250.0], abs=0.01)
+    assert 200.0 < b.knee[0] < 220.0 and 260.0 < b.knee[1] < 265.0  # nearer the more visible
+    assert b.visibility["shoulder"] == 0.8 and b.visibility["hip"] == 0.9
+    assert b.visibility["knee"] == 0.9 and b.visibility["nose"] == 0.7
+    assert b.nose == pytest.approx([140.0, 20.0])
+    assert b.shoulder_width_px == pytest.approx(50.0)
+    assert b.world is not None and b.world[5, 1] == 16.0
+    # both sides unseen: still a finite midpoint, visibility 0
+    b0 = K.body_from_frame(frame_with(pts, {L.LEFT_HIP: 0.0, L.RIGHT_HIP: 0.0}))
+    assert b0.hip == pytest.approx([130.0, 250.0]) and b0.visibility["hip"] == 0.0
+
+
+# --- the view decision ----------------------------------------------------------------------
+
+
+def body(knee_deg: float = 90.0, thigh_deg: float = 90.0, facing: float = 1.0, *,
+         knee_vis: float = 1.0, ankle_vis: float = 1.0, face_vis: float = 1.0,
+         foot_vis: float = 1.0, trunk_deg: float = 0.0, shoulder_width: float = 30.0,
+         x0: float = 320.0) -> K.Body:
+    """A side-view body: thigh ``thigh_deg`` from image-up toward the front, knee angle
+    ``knee_deg`` (180 = straight leg), trunk ``trunk_deg`` from image-up toward the front;
+    ``facing`` +1 = front toward +x; a negative ``thigh_deg`` points the legs backwards (prone).
+    Torso 150 px."""
+    f = facing
+    mx = lambda v: np.array([f * v[0], v[1]])  # noqa: E731
+    hip = np.array([x0, 300.0])
+    thigh = polar(thigh_deg, 120.0)  # hip→knee
+    knee = hip + mx(thigh)
+    shank = K.rotate_deg(-thigh, -knee_deg) / 120.0 * 110.0  # knee→ankle
+    ankle = knee + mx(shank)
+    shoulder = hip + mx(polar(trunk_deg, 150.0))
+    ear = shoulder + mx(np.array([0.0, -30.0]))
+    vis = {"shoulder": 1.0, "hip": 1.0, "knee": knee_vis, "ankle": ankle_vis,
+           "ear": face_vis, "nose": face_vis, "heel": foot_vis, "toe": foot_vis}
+    return K.Body(shoulder=shoulder, hip=hip, knee=knee, ankle=ankle, ear=ear,
+                  nose=ear + mx(np.array([15.0, 3.0])), heel=ankle + mx(np.array([-5.0, 8.0])),
+                  toe=ankle + mx(np.array([25.0, 8.0])), visibility=vis,
+                  shoulder_width_px=shoulder_width)
+
+
+def test_body_helper_has_the_asked_knee_and_thigh_angles():
+    b = body(knee_deg=100.0, thigh_deg=80.0, facing=-1.0)
+    assert float(K.hip_angle_deg(b.hip, b.knee, b.ankle)) == pytest.approx(100.0, abs=1e-9)
+    assert abs(float(K.signed_angle_deg(K.UP, b.knee - b.hip))) == pytest.approx(80.0, abs=1e-9)
+
+
+@pytest.mark.parametrize("facing", [1.0, -1.0])
+def test_view_seated_machine_knee_bent(facing):
+    v = K.decide_view([body(95.0, 85.0, facing) for _ in range(6)], "auto", frontal_ratio=0.5)
+    assert v.profile == K.SEATED and v.front_sign == facing
+    assert v.facing == ("right" if facing > 0 else "left")
+    assert v.knee_angle_deg == pytest.approx(95.0, abs=1e-9)
+    # thigh_from_vertical is the angle of the knee→hip line from image-up (thigh 85° forward)
+    assert v.thigh_from_vertical_deg == pytest.approx(95.0, abs=1e-9)
+    assert v.shoulder_ratio == pytest.approx(30.0 / 150.0) and v.frontal is False
+
+
+@pytest.mark.parametrize("knee, want", [(134.0, K.SEATED), (136.0, K.PRONE)])
+def test_view_knee_bent_boundary_with_the_default_threshold(knee, want):
+    # thigh 100° from image-up toward the front, 80° from vertical: not a standing hinge
+    v = K.decide_view([body(knee, 100.0) for _ in range(4)], "auto", 0.5)
+    assert v.profile == want and v.knee_angle_deg == pytest.approx(knee, abs=1e-9)
+
+
+@pytest.mark.parametrize("thigh_from_vertical, want", [(34.0, K.SEATED), (36.0, K.PRONE)])
+def test_view_standing_hinge_boundary(thigh_from_vertical, want):
+    # straight legs, the knee→hip line ``thigh_from_vertical`` from image-up (a standing hinge)
+    v = K.decide_view([body(180.0, 180.0 - thigh_from_vertical) for _ in range(4)], "auto", 0.5)
+    assert v.thigh_from_vertical_deg == pytest.approx(thigh_from_vertical, abs=1e-9)
+    assert v.profile == want
+
+
+def test_view_thresholds_are_arguments():
+    bodies = [body(120.0, 100.0) for _ in range(4)]
+    assert K.decide_view(bodies, "auto", 0.5).profile == K.SEATED
+    assert K.decide_view(bodies, "auto", 0.5, knee_bent_deg=110.0).profile == K.PRONE
+    hinge = [body(180.0, 150.0) for _ in range(4)]  # 30° from vertical
+    assert K.decide_view(hinge, "auto", 0.5).profile == K.SEATED
+    assert K.decide_view(hinge, "auto", 0.5, thigh_upright_deg=25.0).profile == K.PRONE
+
+
+def test_view_knees_hidden_by_the_pad_give_seated_and_no_leg_angles():
+    straight = [body(175.0, 95.0, knee_vis=0.2) for _ in range(9)]
+    v = K.decide_view(straight, "auto", 0.5)
+    assert v.profile == K.SEATED and math.isnan(v.knee_angle_deg)
+    assert math.isnan(v.thigh_from_vertical_deg)
+    # the ankle counts too; visibility exactly at min_visibility counts as seen
+    assert K.decide_view([body(175.0, 95.0, ankle_vis=0.4)] * 9, "auto", 0.5).profile == K.SEATED
+    assert K.decide_view([body(175.0, 95.0, knee_vis=0.5)] * 9, "auto", 0.5).profile == K.PRONE
+    assert K.decide_view([body(175.0, 95.0, knee_vis=0.6)] * 9, "auto", 0.5,
+                         min_visibility=0.7).profile == K.SEATED
+    # legs seen in only two frames of two are not enough to call it prone
+    assert K.decide_view([body(175.0, 95.0)] * 2, "auto", 0.5).profile == K.SEATED
+
+
+def test_view_legs_seen_in_most_frames_are_used():
+    seen = [body(175.0, 95.0) for _ in range(8)]
+    hidden = [body(175.0, 95.0, knee_vis=0.1) for _ in range(4)]
+    v = K.decide_view(seen + hidden, "auto", 0.5)
+    assert v.profile == K.PRONE and v.knee_angle_deg == pytest.approx(175.0, abs=1e-9)
+    v = K.decide_view(seen[:2] + hidden * 2, "auto", 0.5)
+    assert v.profile == K.SEATED and math.isnan(v.knee_angle_deg)
+
+
+@pytest.mark.parametrize("requested", [K.SEATED, K.PRONE])
+def test_view_requested_profile_is_kept(requested):
+    for b in (body(90.0, 90.0), body(178.0, 95.0), body(178.0, 95.0, knee_vis=0.0)):
+        assert K.decide_view([b] * 4, requested, 0.5).profile == requested
+
+
+def test_view_frontal_ratio_is_the_median_shoulder_width_over_torso():
+    bodies = [body(shoulder_width=w) for w in (60.0, 90.0, 120.0, 200.0, 75.0)]
+    v = K.decide_view(bodies, "auto", frontal_ratio=0.55)
+    assert v.shoulder_ratio == pytest.approx(90.0 / 150.0) and v.frontal is True
+    assert K.decide_view(bodies, "auto", frontal_ratio=0.6).frontal is False  # not above
+
+
+def test_view_needs_bodies():
+    with pytest.raises(ValueError, match="at least one body, got none"):
+        K.decide_view([], "auto", 0.5)
+
+
+@pytest.mark.parametrize("facing", [1.0, -1.0])
+def test_facing_votes_seated_knees_alone(facing):
+    """Face and feet unseen: the bent knees (in front of the hip on a seat) give the facing."""
+    b = body(95.0, 85.0, facing, face_vis=0.0, foot_vis=0.0)
+    assert K.decide_view([b] * 4, "auto", 0.5).front_sign == facing
+    # with the knees unseen too there is no vote at all: facing right by default
+    b = body(95.0, 85.0, facing, face_vis=0.0, foot_vis=0.0, knee_vis=0.0)
+    assert K.decide_view([b] * 4, "seated", 0.5).front_sign == 1.0
+
+
+@pytest.mark.parametrize("facing", [1.0, -1.0])
+def test_facing_votes_face_and_toes_weighted_by_visibility(facing):
+    # prone-like straight legs, knees hidden (no knee vote), trunk upright: face and toes vote
+    face = body(178.0, 95.0, facing, foot_vis=0.0, knee_vis=0.0)
+    toes = body(178.0, 95.0, facing, face_vis=0.0, knee_vis=0.0)
+    assert K.decide_view([face] * 4, "seated", 0.5).front_sign == facing
+    assert K.decide_view([toes] * 4, "seated", 0.5).front_sign == facing
+    # a well-seen face outvotes feet pointing the other way that are barely seen
+    other = body(178.0, 95.0, -facing, face_vis=0.0, foot_vis=0.05, knee_vis=0.0)
+    seen = body(178.0, 95.0, facing, foot_vis=0.0, knee_vis=0.0)
+    assert K.decide_view([seen, other, seen, other], "seated", 0.5).front_sign == facing
+
+
+@pytest.mark.parametrize("facing", [1.0, -1.0])
+def test_facing_prone_the_head_end_is_the_front(facing):
+    # lying prone, head toward ``facing``: trunk 80° from image-up, legs backwards
+    b = body(178.0, -95.0, facing, trunk_deg=80.0, face_vis=0.0, foot_vis=0.0)
+    v = K.decide_view([b] * 4, "auto", 0.5)
+    assert v.profile == K.PRONE and v.front_sign == facing
+    # the knee vote belongs to a bent seated knee only: a prone knee does not vote
+    assert K.decide_view([b] * 4, "seated", 0.5).front_sign == 1.0
+
+
+# --- prone angle from the world landmarks ---------------------------------------------------
+
+
+def prone_world(lift_deg: float, lateral: float = 0.0) -> np.ndarray:
+    """World landmarks (metres, x head-ward, y down, z the body's left) of a prone body with the
+    trunk raised ``lift_deg`` above the leg line; ``lateral`` moves the shoulders sideways."""
+    w = np.zeros((33, 3))
+    hip = np.array([0.0, 0.0, 0.0])
+    w[L.LEFT_HIP], w[L.RIGHT_HIP] = hip + (0, 0, 0.15), hip - (0, 0, 0.15)
+    w[L.LEFT_KNEE], w[L.RIGHT_KNEE] = hip + (-0.45, 0, 0.15), hip + (-0.45, 0, -0.15)
+    r = math.radians(lift_deg)
+    sh = hip + 0.5 * np.array([math.cos(r), -math.sin(r), 0.0]) + (0, 0, lateral)
+    w[L.LEFT_SHOULDER], w[L.RIGHT_SHOULDER] = sh + (0, 0, 0.2), sh - (0, 0, 0.2)
+    return w
+
+
+@pytest.mark.parametrize("lift", [-20.0, 0.0, 12.0, 35.0])
+def test_world_prone_extension_positive_above_the_leg_line(lift):
+    assert K.world_prone_extension_deg(prone_world(lift)) == pytest.approx(lift, abs=1e-9)
+    # a sideways shift of the shoulders is off the sagittal plane and does not count
+    assert K.world_prone_extension_deg(prone_world(lift, lateral=0.1)) == pytest.approx(
+        lift, abs=1e-9)
+
+
+def test_world_prone_thigh_override_and_degenerate_hips():
+    w = prone_world(10.0)
+    # the fixed thigh of the set: 5° head-down from the horizontal leg line → e reads 15°
+    r = math.radians(5.0)
+    thigh = np.array([math.cos(r), math.sin(r), 0.3])  # its hip-axis component is dropped
+    assert K.world_prone_extension_deg(w, thigh) == pytest.approx(15.0, abs=1e-9)
+    w[L.RIGHT_HIP] = w[L.LEFT_HIP]
+    assert math.isnan(K.world_prone_extension_deg(w))
+
+
+# --- filters --------------------------------------------------------------------------------
+
+
+def one_euro_reference(ts, xs, min_cutoff, beta, d_cutoff):
+    """Casiez et al. 2012: exponential smoothing with alpha = 1 / (1 + tau / dt),
+    tau = 1 / (2 pi f_c), f_c = min_cutoff + beta * |filtered speed|."""
+    alpha = lambda fc, dt: 1.0 / (1.0 + 1.0 / (2 * math.pi * fc * dt))  # noqa: E731
+    out, x_hat, dx_hat = [xs[0]], xs[0], 0.0
+    for i in range(1, len(xs)):
+        dt = ts[i] - ts[i - 1]
+        dx = (xs[i] - x_hat) / dt
+        dx_hat = dx_hat + alpha(d_cutoff, dt) * (dx - dx_hat)
+        a = alpha(min_cutoff + beta * abs(dx_hat), dt)
+        x_hat = x_hat + a * (xs[i] - x_hat)
+        out.append(x_hat)
+    return np.array(out)
+
+
+@pytest.mark.parametrize("beta, d_cutoff", [(0.0, 1.0), (0.05, 1.0), (0.3, 2.5)])
+def test_one_euro_matches_the_published_filter_with_real_time_steps(beta, d_cutoff):
+    rng = np.random.default_rng(3)
+    ts = np.cumsum(rng.uniform(1 / 60, 1 / 20, 40))  # variable frame rate
+    xs = 30.0 * np.sin(ts * 3.0) + rng.normal(0, 2.0, ts.size)
+    f = K.OneEuroFilter(1.2, beta, d_cutoff)
+    got = np.array([f(t, x) for t, x in zip(ts, xs)])
+    assert got == pytest.approx(one_euro_reference(ts, xs, 1.2, beta, d_cutoff), abs=1e-9)
+
+
+def test_one_euro_defaults_repeats_and_reset():
+    f = K.OneEuroFilter(1.0, 0.1)  # d_cutoff 1 Hz by default
+    assert f(2.0, 10.0) == 10.0  # the first sample passes through
+    y1 = f(2.1, 20.0)
+    assert y1 == pytest.approx(one_euro_reference([2.0, 2.1], [10.0, 20.0], 1.0, 0.1, 1.0)[1])
+    assert f(2.1, 500.0) == y1 and f(2.05, -500.0) == y1  # no time step: the last output
+    ref = one_euro_reference([2.0, 2.1, 2.2], [10.0, 20.0, 25.0], 1.0, 0.1, 1.0)
+    assert f(2.2, 25.0) == pytest.approx(ref[2], abs=1e-12)
+    f.reset()
+    assert f(9.0, -3.0) == -3.0
+    assert f(9.1, -3.0) == -3.0
+    with pytest.raises(ValueError, match="min_cutoff_hz: expected > 0, got 0"):
+        K.OneEuroFilter(0, 0.1)
+
+
+def test_low_pass_first_order_step_with_real_time_steps():
+    lp = K.LowPass(2.0)
+    assert lp(1.0, 5.0) == 5.0
+    y, prev = 5.0, 1.0
+    for t in (1.05, 1.15, 1.17):
+        dt, prev = t - prev, t
+        a = 1.0 / (1.0 + 1.0 / (2 * math.pi * 2.0 * dt))
+        y = y + a * (15.0 - y)
+        assert lp(t, 15.0) == pytest.approx(y, abs=1e-12)
+    assert lp(1.17, 99.0) == pytest.approx(y, abs=1e-12)  # a repeated time keeps the output
+    lp.reset()
+    assert lp(3.0, -2.0) == -2.0
+
+
+def butter_gain(f_hz, fc_hz, fs_hz):
+    """|H|² of a bilinear (pre-warped) 2nd-order Butterworth: the zero-phase (forward-backward)
+    magnitude."""
+    return 1.0 / (1.0 + (math.tan(math.pi * f_hz / fs_hz) / math.tan(math.pi * fc_hz / fs_hz)) ** 4)
+
+
+@pytest.mark.parametrize("f_hz, fc_hz", [(0.5, 2.0), (2.0, 2.0), (4.0, 2.0), (7.5, 100.0)])
+def test_butterworth_zero_phase_gain_and_no_lag(f_hz, fc_hz):
+    fs = 30.0
+    t = np.arange(600) / fs
+    x = np.sin(2 * math.pi * f_hz * t + 0.3)
+    y = K.butterworth_zero_phase(t, x, fc_hz)
+    g = butter_gain(f_hz, min(fc_hz, 0.45 * fs), fs)  # the cut-off is capped at 0.45 fs
+    mid = slice(200, 400)  # away from the ends: no phase shift, exact gain
+    assert y[mid] == pytest.approx(g * x[mid], abs=2e-4)
+
+
+def test_butterworth_keeps_constants_and_lines_to_the_ends():
+    t = np.arange(90) / 30.0
+    assert K.butterworth_zero_phase(t, np.full(90, 7.5), 2.0) == pytest.approx(7.5, abs=1e-12)
+    line = 3.0 - 12.0 * t  # 0.4 per sample
+    y = K.butterworth_zero_phase(t, line, 2.0)
+    # the odd extension at both ends continues the line: no end effect beyond a few 1e-3
+    assert y == pytest.approx(line, abs=5e-3)
+    assert y[20:70] == pytest.approx(line[20:70], abs=5e-5)
+
+
+def test_butterworth_nan_gaps_short_runs_and_short_input():
+    t = np.arange(40) / 30.0
+    x = np.sin(2 * math.pi * 6.0 * t)  # above a 1.5 Hz cut-off
+    x[10] = np.nan
+    x[15] = np.nan  # a 4-sample run between the gaps
+    y = K.butterworth_zero_phase(t, x, 1.5)
+    assert np.isnan(y[10]) and np.isnan(y[15])
+    assert y[11:15] == pytest.approx(x[11:15], abs=0)  # too short to filter: left as measured
+    assert np.all(np.abs(y[20:35]) < 0.3)  # long runs are filtered
+    ref = x.copy()
+    ref[16:] = K.butterworth_zero_phase(t[16:], x[16:], 1.5)
+    assert y[16:] == pytest.approx(ref[16:], abs=1e-12)  # runs are filtered independently
+    assert K.butterworth_zero_phase(t[:3], x[:3], 1.5) == pytest.approx(x[:3])
+    assert K.butterworth_zero_phase(np.zeros(10), x[:10], 1.5) == pytest.approx(x[:10])
+    assert np.isnan(K.butterworth_zero_phase(t[:6], np.full(6, np.nan), 1.5)).all()
+    seven = x[20:27].copy()
+    assert not np.allclose(K.butterworth_zero_phase(t[:7], seven, 1.5), seven)
+
+
+# --- following the exerciser ----------------------------------------------------------------
+
+
+def person(hip_x: float, torso: float = 150.0, leg_x: float = 0.0, t: float = 0.0) -> PoseFrame:
+    """A side-on person with the hip at (hip_x, 300) px and a torso ``torso`` px long."""
+    pts = {}
+    for lft, rgt, p in ((L.LEFT_SHOULDER, L.RIGHT_SHOULDER, (hip_x, 300.0 - torso)),
+                        (L.LEFT_HIP, L.RIGHT_HIP, (hip_x, 300.0)),
+                        (L.LEFT_KNEE, L.RIGHT_KNEE, (hip_x + 100.0 + leg_x, 300.0)),
+                        (L.LEFT_ANKLE, L.RIGHT_ANKLE, (hip_x + 100.0 + leg_x, 400.0))):
+        pts[lft], pts[rgt] = p, p
+    f = frame_with(pts)
+    return PoseFrame(t, f.xy, f.visibility, None, None, f.image_wh)
+
+
+def test_track_continues_the_nearest_hip_then_the_largest_without_a_track():
+    from formcheck.core.tracking import ExerciserTrack
+
+    tr = ExerciserTrack()
+    assert tr.pick(0.0, []) is None
+    small, big = person(100.0, torso=100.0), person(400.0, torso=160.0)
+    assert tr.pick(0.0, [small, big]) is big  # no track yet: the largest person
+    assert tr.same_person(0.0, K.body_from_frame(small))  # the track starts on the first body
+    assert tr.track[0] == pytest.approx([100.0, 300.0]) and tr.track[1:] == (100.0, 0.0)
+    near = person(130.0, torso=100.0)
+    assert tr.pick(0.5, [big, near]) is near  # the track: nearest hip, whatever the size
+    assert tr.pick(1.0, [big, near]) is near  # still kept at exactly KEEP_S
+    assert tr.pick(1.01, [near, big]) is big  # lost longer than KEEP_S: the largest again
+
+
+@pytest.mark.parametrize("dx, torso, t, same", [
+    (89.0, 150.0, 0.5, True), (91.0, 150.0, 0.5, False),  # JUMP 0.6 torso lengths = 90 px
+    (0.0, 239.0, 0.5, True), (0.0, 241.0, 0.5, False),  # SCALE 1.6 longer = 240 px
+    (0.0, 94.0, 0.5, True), (0.0, 93.0, 0.5, False),  # or shorter: 150 / 1.6 = 93.75 px
+    (300.0, 60.0, 1.0, False), (300.0, 60.0, 1.05, True),  # not seen for > KEEP_S: taken up
+])
+def test_same_person_jump_scale_and_keep_limits(dx, torso, t, same):
+    from formcheck.core.tracking import ExerciserTrack
+
+    tr = ExerciserTrack()
+    assert tr.same_person(0.0, K.body_from_frame(person(200.0)))
+    other = K.body_from_frame(person(200.0 + dx, torso=torso))
+    assert tr.same_person(t, other) is same
+    # a refused body leaves the track as it was; an accepted one moves it
+    want = (200.0 + dx, torso, t) if same else (200.0, 150.0, 0.0)
+    assert tr.track[0] == pytest.approx([want[0], 300.0]) and tr.track[1:] == pytest.approx(want[1:])
+
+
+def test_same_person_refuses_a_collapsed_torso():
+    from formcheck.core.tracking import ExerciserTrack
+
+    tr = ExerciserTrack()
+    assert not tr.same_person(0.0, K.body_from_frame(person(200.0, torso=0.0)))
+    assert tr.track is None
+
+
+# --- frame decimation -----------------------------------------------------------------------
+
+
+def kept(dec, ts):
+    out = []
+    for t in ts:
+        if dec.wants(t):
+            dec.taken(t)
+            out.append(round(t, 6))
+    return out
+
+
+def test_decimator_keeps_every_frame_at_zero_and_halves_60_to_30():
+    from formcheck.core.sampling import FrameDecimator
+
+    ts = [k / 60.0 for k in range(12)]
+    assert kept(FrameDecimator(0, 60.0), ts) == [round(t, 6) for t in ts]
+    assert kept(FrameDecimator(30.0, 60.0), ts) == [round(k / 60.0, 6) for k in range(0, 12, 2)]
+    # jitter of a few ms around the exact divisor does not drop every other frame
+    jit = [t + (0.003 if k % 2 else -0.003) for k, t in enumerate(ts)]
+    assert len(kept(FrameDecimator(30.0, 60.0), jit)) == 6
+    # the slack is a quarter of the nominal interval (unknown rate: 30 fps)
+    assert FrameDecimator(10.0, 0.0).slack == pytest.approx(0.25 / 30.0)
+    assert FrameDecimator(10.0, 50.0).slack == pytest.approx(0.005)
+    assert FrameDecimator(10.0, 50.0).min_dt == pytest.approx(0.1)
+
+
+def test_decimator_boundary_and_bad_rates():
+    from formcheck.core.sampling import FrameDecimator
+
+    d = FrameDecimator(10.0, 40.0)  # min_dt 0.1 s, slack 1/160 s
+    assert d.wants(-5.0)  # nothing kept yet
+    d.taken(1.0)
+    assert not d.wants(1.0 + 0.1 - 1 / 160 - 1e-9)
+    assert d.wants(1.0 + 0.1 - 1 / 160 + 1e-9)
+    for bad in (-1.0, math.inf, math.nan):
+        with pytest.raises(ValueError, match="max_fps: expected a finite rate >= 0 Hz"):
+            FrameDecimator(bad, 30.0)
+
+
+# --- records and events ---------------------------------------------------------------------
+
+
+def test_pose_frame_checks_shapes_and_time_and_mirrors():
+    xy = np.arange(66, dtype=float).reshape(33, 2)
+    f = PoseFrame(1.5, xy.tolist(), [0.5] * 33, list(range(33)), np.zeros((33, 3)), (640, 480))
+    assert f.xy.dtype == np.float64 and f.visibility.dtype == np.float64
+    assert f.z.shape == (33,) and f.world.shape == (33, 3)
+    m = f.mirrored()
+    assert m.xy[:, 0] == pytest.approx(640.0 - xy[:, 0]) and m.xy[:, 1] == pytest.approx(xy[:, 1])
+    assert m.t_s == 1.5 and m.image_wh == (640, 480) and m.visibility == pytest.approx(f.visibility)
+    assert m.z == pytest.approx(f.z) and m.world == pytest.approx(f.world)
+    assert f.xy[3, 0] == 6.0  # the original is untouched
+    with pytest.raises(ValueError, match=r"xy: expected shape \(33, 2\), got \(32, 2\)"):
+        PoseFrame(0.0, xy[:32], np.ones(33))
+    with pytest.raises(ValueError, match=r"visibility: expected shape \(33,\), got \(33, 1\)"):
+        PoseFrame(0.0, xy, np.ones((33, 1)))
+    with pytest.raises(ValueError, match="t_s: expected a finite time in seconds, got nan"):
+        PoseFrame(math.nan, xy, np.ones(33))
+    with pytest.raises(ValueError, match=r"world: expected shape \(33, 3\), got \(33, 2\)"):
+        PoseFrame(0.0, xy, np.ones(33), None, np.zeros((33, 2)))
+
+
+def test_rep_score_range_and_dicts():
+    from formcheck.core.types import Fault, Rep
+
+    major = Fault("hyperextension", 1.23456, 17.66666, 15.0, "deg", "major", "Stop at neutral.",
+                  "guide")
+    minor = Fault("neck_crank", 2.0, 22.0, 20, "deg", "minor", "Chin tucked.")
+    kw = dict(index=2, counted=True, t_start=1.00049, t_bottom=2.0, t_top=3.0, t_end=3.5,
+              depth_deg=-38.12345, peak_extension_deg=4.5, lowering_s=1.0, lifting_s=1.0,
+              top_hold_s=0.5, peak_lift_velocity_dps=80.0, peak_lower_velocity_dps=-70.0,
+              smoothness=-6.5, hip_shift_frac=0.05, neck_extension_deg=3.0)
+    assert Rep(**kw).score == 100.0
+    assert Rep(**kw, faults=(major,)).score == 65.0 and Rep(**kw, faults=(minor,)).score == 85.0
+    assert Rep(**kw, faults=(major, major, major)).score == 0.0  # never below zero
+    r = Rep(**kw, faults=(major, minor))
+    assert r.score == 50.0 and r.range_of_motion_deg == pytest.approx(42.62345)
+    d = r.to_dict()
+    assert d["t_start"] == 1.0 and d["depth_deg"] == -38.123 and d["range_of_motion_deg"] == 42.623
+    assert d["score"] == 50.0 and d["index"] == 2 and d["counted"] is True
+    assert list(d) == ["index", "counted", "t_start", "t_bottom", "t_top", "t_end", "depth_deg",
+                       "peak_extension_deg", "range_of_motion_deg", "lowering_s", "lifting_s",
+                       "top_hold_s", "peak_lift_velocity_dps", "peak_lower_velocity_dps",
+                       "smoothness", "hip_shift_frac", "neck_extension_deg", "score", "faults"]
+    assert d["faults"][0] == {"id": "hyperextension", "t": 1.235, "cue": "Stop at neutral.",
+                              "value": 17.667, "threshold": 15.0, "unit": "deg",
+                              "severity": "major", "source": "guide"}
+    assert d["faults"][1]["source"] == "" and isinstance(d["faults"][1]["threshold"], float)
+
+
+def test_events_are_typed_strings():
+    from formcheck.core.events import ANALYSIS_KINDS, Event, EventKind, FaultId, Severity
+
+    e = Event("rep_counted", 1.23456, "", {"count": 3})
+    assert e.kind is EventKind.REP_COUNTED and e.kind == "rep_counted"
+    assert e.to_dict() == {"event": "rep_counted", "t": 1.235, "message": "", "count": 3}
+    assert str(Severity.MAJOR) == "major" and f"{FaultId.NECK_CRANK:>12}" == "  neck_crank"
+    assert EventKind.CUE not in ANALYSIS_KINDS and EventKind.CALIBRATION in ANALYSIS_KINDS
+    with pytest.raises(ValueError, match="expected an analysis kind .*got 'cue'"):
+        Event("cue", 0.0)
+    assert Event(EventKind.VIEW, 0.0).message == "" and Event(EventKind.VIEW, 0.0).data == {}

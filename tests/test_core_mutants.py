@@ -591,3 +591,162 @@ def test_events_are_typed_strings():
     with pytest.raises(ValueError, match="expected an analysis kind .*got 'cue'"):
         Event("cue", 0.0)
     assert Event(EventKind.VIEW, 0.0).message == "" and Event(EventKind.VIEW, 0.0).data == {}
+
+
+# --- neutral calibration --------------------------------------------------------------------
+
+
+def test_calibration_hold_ends_at_exactly_duration_with_min_samples():
+    from formcheck.core.calibration import NeutralCalibrator
+
+    cal = NeutralCalibrator(duration_s=1.0, max_sd_deg=1.0, min_samples=3)
+    cal.start(5.0)
+    assert cal.message == "Calibrating: hold neutral still for 1 s"
+    assert cal.update(5.0, 2.0) is None and cal.update(5.5, None) is None
+    assert cal.update(5.99, 4.0) is None and cal.active
+    res = cal.update(6.0, 3.0)  # 1.0 s after the start: the hold ends, this sample included
+    assert res.ok and res.t == 6.0 and res.neutral_e_deg == pytest.approx(3.0)
+    assert res.sd_deg == pytest.approx(math.sqrt(2 / 3)) and not cal.active
+    assert cal.message == "Neutral reads e = +3.0 deg (sd 0.8)"
+    assert cal.update(6.5, 3.0) is None  # over: inactive until started again
+    # one sample short of min_samples is "not tracked"
+    cal.start(10.0)
+    assert cal.update(10.2, 1.0) is None and cal.update(10.4, math.inf) is None
+    res = cal.update(11.0, 1.5)
+    assert not res.ok and res.neutral_e_deg is None and res.sd_deg is None
+    assert cal.message == ("Calibration failed: you were not tracked. Step into view and press "
+                           "c again.")
+    assert cal.neutral_e_deg == pytest.approx(3.0)  # the last good result is kept
+
+
+def test_calibration_sd_limit_is_inclusive_and_start_forgets_old_samples():
+    from formcheck.core.calibration import NeutralCalibrator
+
+    cal = NeutralCalibrator(duration_s=0.5, max_sd_deg=2.0, min_samples=2)
+    cal.start(0.0)
+    cal.update(0.1, 100.0)
+    cal.start(1.0)  # a new hold: the 100° sample is gone
+    cal.update(1.1, -2.0)
+    res = cal.update(1.5, 2.0)  # sd exactly 2.0
+    assert res.ok and res.neutral_e_deg == 0.0 and res.sd_deg == 2.0
+    cal.start(2.0)
+    cal.update(2.1, -2.5)
+    res = cal.update(2.5, 2.5)
+    assert not res.ok and res.sd_deg == 2.5 and cal.neutral_e_deg == 0.0
+    assert res.message == "Calibration: hold still (moved 2 deg). Press c again."
+    d = res.to_dict(applied_offset_deg=0.0)
+    assert d["neutral_e_deg"] == 0.0 and d["sd_deg"] == 2.5 and d["applied_offset_deg"] == 0.0
+    assert list(d) == ["event", "t", "ok", "neutral_e_deg", "sd_deg", "message",
+                       "applied_offset_deg"]
+    assert NeutralCalibrator(max_sd_deg=0.0).max_sd_deg == 0.0  # zero is allowed
+    with pytest.raises(ValueError, match="duration_s: expected > 0 seconds, got nan"):
+        NeutralCalibrator(duration_s=math.nan)
+    with pytest.raises(ValueError, match="max_sd_deg: expected >= 0 degrees, got nan"):
+        NeutralCalibrator(max_sd_deg=math.nan)
+
+
+def test_calibration_defaults():
+    from formcheck.core.calibration import Calibration, NeutralCalibrator
+
+    cal = NeutralCalibrator()
+    assert (cal.duration_s, cal.max_sd_deg, cal.min_samples) == (2.0, 3.0, 5)
+    assert cal.message is None and cal.neutral_e_deg is None
+    c = Calibration(1.23456, True, "m", 1.23456, None)
+    assert c.to_dict() == {"event": "calibration", "t": 1.235, "ok": True, "neutral_e_deg": 1.23,
+                           "sd_deg": 0.0, "message": "m"}
+
+
+# --- cue rationing --------------------------------------------------------------------------
+
+
+def rep_ev(index: int, t: float, faults, kind: str = "rep"):
+    """A finalised-rep event whose faults are (id, severity[, cue]) tuples."""
+    from formcheck.core.events import Event
+
+    fs = [{"id": f[0], "severity": f[1], **({"cue": f[2]} if len(f) > 2 else {})} for f in faults]
+    return Event(kind, t, "", {"rep": {"index": index, "faults": fs}})
+
+
+def test_cue_order_major_first_then_the_fault_table():
+    from formcheck.core.cues import CueRationer
+
+    r = CueRationer(cooldown_s=0.0, display_s=0.5)
+    table = [("neck_crank", "major", "Chin"), ("hyperextension", "minor", "Stop"),
+             ("jerky_lift", "major", "Smooth")]
+    c = r.offer([rep_ev(1, 0.0, table)], 0.0)
+    assert (c.text, c.kind, c.fault_id, c.rep, c.t) == ("Smooth", "fault", "jerky_lift", 1, 0.0)
+    # a fault id outside the table comes after the table's ids of the same severity
+    assert r.offer([rep_ev(2, 1.0, [("mystery", "minor", "M"), ("hip_shift", "minor", "H")],
+                           "partial")], 1.0).text == "H"
+    # an unknown severity ranks after minor
+    assert r.offer([rep_ev(3, 2.0, [("hyperextension", "weird", "W"), ("neck_crank", "minor", "N")])],
+                   2.0).text == "N"
+    assert r.offer([rep_ev(3, 2.5, [("mystery", "major", "M"), ("neck_crank", "minor", "N")])],
+                   2.5).text == "M"
+    # no severity at all counts as minor; no cue text: the fault id is said
+    c = r.offer([rep_ev(4, 3.0, [("hip_shift", "minor")])], 3.0)
+    assert c.text == "hip_shift" and c.fault_id == "hip_shift" and c.rep == 4
+    from formcheck.core.events import Event
+    ev = Event("rep", 4.0, "", {"rep": {"index": 5, "faults": [
+        {"id": "neck_crank", "cue": "N"}, {"id": "hyperextension", "severity": "minor", "cue": "S"}]}})
+    assert r.offer([ev], 4.0).text == "S"  # minor, and hyperextension comes first in the table
+
+
+def test_cue_ignores_reps_without_faults_and_events_without_data():
+    from formcheck.core.cues import CueRationer
+    from formcheck.core.events import Event
+
+    r = CueRationer(cooldown_s=1.0, display_s=0.5)
+    assert r.offer([Event("rep", 0.0), rep_ev(1, 0.0, []), Event("rep_counted", 0.0, "x"),
+                    Event("view", 0.0, "")], 0.0) is None
+    assert r.current(0.0) is None
+    assert r.offer([Event("partial", 0.1, "", {"rep": None})], 0.1) is None
+
+
+def test_cue_newest_rep_first_and_fault_before_guidance_in_one_frame():
+    from formcheck.core.cues import CueRationer
+    from formcheck.core.events import Event
+
+    r = CueRationer(cooldown_s=0.0, display_s=1.0)
+    evs = [Event("view", 0.0, "Turn side-on."), rep_ev(1, 0.0, [("jerky_lift", "major", "A")]),
+           Event("tracking_lost", 0.0, "Step back."), rep_ev(2, 0.0, [("neck_crank", "minor", "B")])]
+    assert r.offer(evs, 0.0).text == "B"  # the newest rep's cue, not the guidance
+    r2 = CueRationer(cooldown_s=0.0, display_s=1.0)
+    g = r2.offer([Event("view", 0.0, "Turn side-on."), Event("tracking_lost", 0.0, "Step back.")],
+                 0.0)
+    assert (g.text, g.kind, g.fault_id, g.rep) == ("Step back.", "view", None, None)
+
+
+def test_cue_display_and_cooldown_boundaries():
+    from formcheck.core.cues import CueRationer
+    from formcheck.core.events import Event
+
+    r = CueRationer(cooldown_s=2.0, display_s=1.0)
+    c = r.offer([rep_ev(1, 10.0, [("jerky_lift", "major", "A")])], 10.0)
+    assert r.current(10.999) is c and r.current(11.0) is None  # on screen for display_s
+    # guidance cools down like a fault cue, by its text
+    assert r.offer([Event("view", 11.0, "Turn side-on.")], 11.0).text == "Turn side-on."
+    assert r.offer([Event("view", 12.5, "Turn side-on.")], 12.5) is None  # 1.5 s < cooldown
+    assert r.offer([rep_ev(2, 11.9, [("jerky_lift", "major", "A")])], 11.9) is None
+    c = r.offer([rep_ev(3, 12.0, [("jerky_lift", "major", "A")])], 12.0)  # exactly 2.0 s later
+    assert c is not None and c.rep == 3 and c.t == 12.0
+    r.reset()  # forgets the current cue and the cooldowns
+    assert r.current(12.1) is None
+    assert r.offer([rep_ev(4, 12.1, [("jerky_lift", "major", "A")])], 12.1).rep == 4
+
+
+def test_cue_pending_is_issued_with_the_release_time_and_dropped_at_display_s():
+    from formcheck.core.cues import CueRationer
+
+    r = CueRationer(cooldown_s=0.0, display_s=1.0)
+    r.offer([rep_ev(1, 0.0, [("jerky_lift", "major", "A")])], 0.0)
+    assert r.offer([rep_ev(2, 0.2, [("neck_crank", "minor", "B")])], 0.2) is None  # waits
+    c = r.offer([], 1.0)
+    assert (c.text, c.rep, c.t) == ("B", 2, 1.0)  # issued at release, not at the offer
+    assert r.current(1.5) is c
+    r = CueRationer(cooldown_s=0.0, display_s=1.0)
+    r.offer([rep_ev(1, 0.0, [("jerky_lift", "major", "A")])], 0.0)
+    r.offer([rep_ev(2, 0.0, [("neck_crank", "minor", "B")])], 0.0)
+    assert r.offer([], 1.0) is None  # pending for exactly display_s: dropped
+    assert r.offer([], 1.1) is None
+

@@ -750,3 +750,150 @@ def test_cue_pending_is_issued_with_the_release_time_and_dropped_at_display_s():
     assert r.offer([], 1.0) is None  # pending for exactly display_s: dropped
     assert r.offer([], 1.1) is None
 
+
+
+# --- the set's result and the sample buffer -------------------------------------------------
+
+
+def a_rep(index: int, counted: bool, severities: tuple[str, ...] = ()):
+    from formcheck.core.types import Fault, Rep
+
+    faults = tuple(Fault(f"f{k}" if s != "neck" else "neck_crank", 1.0, 1.0, 1.0, "deg",
+                         "minor" if s == "neck" else s, "cue") for k, s in enumerate(severities))
+    return Rep(index, counted, 0.0, 1.0, 2.0, 3.0, -40.0, 0.0, 1.0, 1.0, 0.3, 60.0, -60.0, -6.0,
+               0.0, 0.0, faults)
+
+
+def test_set_result_counts_and_score():
+    from formcheck.core.setresult import SetResult
+
+    reps = [a_rep(1, True), a_rep(2, True, ("major",)), a_rep(3, False, ("neck",)),
+            a_rep(4, True, ("minor", "neck"))]
+    s = SetResult("seated", "right", reps, [], {}, 100, 90)
+    assert s.rep_count == 3 and [r.index for r in s.counted] == [1, 2, 4]
+    assert s.partial_reps == 1 and s.good_reps == 1
+    assert s.fault_counts() == {"f0": 2, "neck_crank": 2}
+    # mean of 100, 65, 70 = 78.33, minus 5 per partial rep, one decimal
+    assert s.score == 73.3
+    assert s.smoothing == "causal one-euro" and s.scene == {}
+    assert SetResult("seated", None, [a_rep(1, False)], [], {}, 0, 0).score is None
+    worst = [a_rep(k, True, ("major", "major", "major")) for k in range(2)]
+    assert SetResult("prone", "left", worst + [a_rep(9, False)], [], {}, 0, 0).score == 0.0
+
+
+def test_sample_buffer_absolute_indices_and_trim():
+    from formcheck.core.setresult import SampleBuffer
+
+    b = SampleBuffer()
+    assert len(b) == 0 and b.next_index == 0
+    row = dict.fromkeys(SampleBuffer.NAMES, 0.0)
+    for k in range(2105):
+        assert b.append(**{**row, "t": k / 30.0, "e": float(k)}) == k
+    a = b.arrays(10, 12)
+    assert a["e"] == pytest.approx([10.0, 11.0, 12.0]) and a["t"].dtype == np.float64
+    assert set(a) == set(SampleBuffer.NAMES)
+    b.trim_before(2000)  # small trims are put off (amortised)
+    assert b.base == 0 and len(b) == 2105
+    b.trim_before(2002)
+    assert b.base == 2002 and len(b) == 103 and b.next_index == 2105
+    assert b.arrays(2002, 2003)["e"] == pytest.approx([2002.0, 2003.0])
+    assert b.arrays(2100, 2104)["e"] == pytest.approx([2100.0, 2101.0, 2102.0, 2103.0, 2104.0])
+    assert b.append(**row) == 2105
+
+
+# --- the view and the set-up, decided from the exercise (viewing.py) ------------------------
+
+
+def still_frames(t0: float, t1: float, e: float = -22.0, facing: str = "right",
+                 profile: str = "seated", shoulder_width_px: float = 6.0) -> list[PoseFrame]:
+    """Still frames at 30 fps; e = -22° is between the zones, so the counter never arms."""
+    from synth import body_frames
+
+    t = np.arange(round(t0 * 30), round(t1 * 30)) / 30.0
+    return body_frames(t, np.full(t.size, e), profile, facing,
+                       shoulder_width_px=shoulder_width_px)
+
+
+def feed_events(an, frames):
+    out = []
+    for f in frames:
+        out += [(f.t_s, ev) for ev in an.update(f.t_s, f)]
+    return out
+
+
+@pytest.mark.parametrize("profile, facing", [("seated", "right"), ("seated", "left"),
+                                             ("prone", "left"), ("prone", "right")])
+def test_view_decided_after_view_check_s_of_bodies(profile, facing):
+    from formcheck.config import Config
+    from formcheck.core.analysis import Analyzer
+
+    an = Analyzer(Config())
+    evs = feed_events(an, still_frames(0.0, 1.5, facing=facing, profile=profile))
+    ok = [(t, ev) for t, ev in evs if ev.kind == "view_ok"]
+    assert len(ok) == 1 and ok[0][0] == pytest.approx(1.0)  # view_check_s = 1 s after the first
+    assert ok[0][1].message == f"{profile} profile, facing {facing}"
+    assert ok[0][1].data == {"profile": profile, "facing": facing}
+    assert an.profile == profile and an.view.facing == facing
+
+
+def test_frontal_view_is_refused_and_half_the_window_kept():
+    from formcheck.config import Config
+    from formcheck.core.analysis import Analyzer
+    from formcheck.core.viewing import MSG_SIDE_ON
+
+    an = Analyzer(Config())
+    frontal = still_frames(0.0, 1.2, shoulder_width_px=90.0)  # 90 / 110 px torso > 0.45
+    evs = feed_events(an, frontal)
+    assert [(round(t, 3), ev.kind, ev.message) for t, ev in evs] == [(1.0, "view", MSG_SIDE_ON)]
+    assert an.view.frontal and an.warnings == [MSG_SIDE_ON]
+    # turning side-on: decided again once the kept half plus the new frames span view_check_s
+    evs = feed_events(an, still_frames(1.2, 3.0))
+    ok = [t for t, ev in evs if ev.kind == "view_ok"]
+    assert len(ok) == 1 and 1.9 < ok[0] < 2.6
+    assert not an.view.frontal and an.profile == "seated"
+    res = an.finish()
+    assert res.series["t_s"].size == 90 and np.all(np.diff(res.series["t_s"]) > 0)
+    assert np.isnan(res.series["extension_deg"][:15]).all()  # the dropped first half
+
+
+def test_view_rechecked_until_the_set_starts():
+    """Re-decided every view_recheck_s (0.5 s) on the last view_check_s (1 s), before a rep."""
+    from formcheck.config import Config
+    from formcheck.core.analysis import Analyzer
+
+    an = Analyzer(Config())
+    frames = still_frames(0.0, 1.4) + still_frames(1.4, 3.0, facing="left")
+    evs = [(round(t, 3), ev.message) for t, ev in feed_events(an, frames) if ev.kind == "view_ok"]
+    # 1.5 s: the last second is mostly facing right (no change); 2.0 s: mostly left
+    assert evs == [(1.0, "seated profile, facing right"), (2.0, "seated profile, facing left")]
+    assert an.view.facing == "left"
+
+
+def move_legs(frames, dx_px: float):
+    """The same frames with the knees and ankles moved ``dx_px`` along x."""
+    out = []
+    for f in frames:
+        xy = f.xy.copy()
+        for i in (*L.KNEE, *L.ANKLE):
+            xy[i, 0] += dx_px
+        out.append(PoseFrame(f.t_s, xy, f.visibility, f.z, f.world, f.image_wh))
+    return out
+
+
+@pytest.mark.parametrize("move, setting_up", [(0.25, False), (0.35, True)])
+def test_set_up_lasts_until_the_legs_are_still_for_a_second(move, setting_up):
+    """Legs moving more than setup_leg_motion (0.3) torso lengths within 0.5 s = set-up."""
+    from formcheck.config import Config
+    from formcheck.core.analysis import Analyzer
+
+    an = Analyzer(Config())
+    torso = 110.0
+    feed_events(an, still_frames(0.0, 2.0))
+    assert an.setting_up is False  # still from the start
+    feed_events(an, move_legs(still_frames(2.0, 2.1), move * torso))
+    assert an.setting_up is setting_up
+    # the 0.5 s leg window sees the move until 2.47 s; set-up lasts 1 s beyond that
+    feed_events(an, move_legs(still_frames(2.1, 3.44), move * torso))
+    assert an.setting_up is setting_up
+    feed_events(an, move_legs(still_frames(3.44, 3.5), move * torso))
+    assert an.setting_up is False

@@ -299,35 +299,49 @@ def test_facing_prone_the_head_end_is_the_front(facing):
 # --- prone angle from the world landmarks ---------------------------------------------------
 
 
-def prone_world(lift_deg: float, lateral: float = 0.0) -> np.ndarray:
-    """World landmarks (metres, x head-ward, y down, z the body's left) of a prone body with the
-    trunk raised ``lift_deg`` above the leg line; ``lateral`` moves the shoulders sideways."""
+def prone_world(lift_deg: float, lateral: float = 0.0, turn_deg: float = 25.0) -> np.ndarray:
+    """World landmarks (metres, y down) of a prone body with the trunk raised ``lift_deg`` above
+    the leg line; the body lies turned ``turn_deg`` about the vertical (head along (cos, 0, sin)),
+    its hips off the origin; ``lateral`` moves the shoulders and knees along the hip axis."""
+    r = math.radians(turn_deg)
+    head = np.array([math.cos(r), 0.0, math.sin(r)])  # head-ward, horizontal
+    down = np.array([0.0, 1.0, 0.0])
+    left = np.cross(head, down)  # the body's left (right-handed: left = up x front, front = down)
+    hip = np.array([0.3, -0.2, 1.7])
     w = np.zeros((33, 3))
-    hip = np.array([0.0, 0.0, 0.0])
-    w[L.LEFT_HIP], w[L.RIGHT_HIP] = hip + (0, 0, 0.15), hip - (0, 0, 0.15)
-    w[L.LEFT_KNEE], w[L.RIGHT_KNEE] = hip + (-0.45, 0, 0.15), hip + (-0.45, 0, -0.15)
-    r = math.radians(lift_deg)
-    sh = hip + 0.5 * np.array([math.cos(r), -math.sin(r), 0.0]) + (0, 0, lateral)
-    w[L.LEFT_SHOULDER], w[L.RIGHT_SHOULDER] = sh + (0, 0, 0.2), sh - (0, 0, 0.2)
+    w[L.LEFT_HIP], w[L.RIGHT_HIP] = hip + 0.15 * left, hip - 0.15 * left
+    kn = hip - 0.45 * head - 0.5 * lateral * left
+    w[L.LEFT_KNEE], w[L.RIGHT_KNEE] = kn + 0.12 * left, kn - 0.12 * left
+    a = math.radians(lift_deg)
+    sh = hip + 0.5 * (math.cos(a) * head - math.sin(a) * down) + lateral * left
+    w[L.LEFT_SHOULDER], w[L.RIGHT_SHOULDER] = sh + 0.2 * left, sh - 0.2 * left
     return w
 
 
 @pytest.mark.parametrize("lift", [-20.0, 0.0, 12.0, 35.0])
 def test_world_prone_extension_positive_above_the_leg_line(lift):
-    assert K.world_prone_extension_deg(prone_world(lift)) == pytest.approx(lift, abs=1e-9)
-    # a sideways shift of the shoulders is off the sagittal plane and does not count
-    assert K.world_prone_extension_deg(prone_world(lift, lateral=0.1)) == pytest.approx(
-        lift, abs=1e-9)
+    for turn in (0.0, 25.0, 180.0):
+        w = prone_world(lift, turn_deg=turn)
+        assert K.world_prone_extension_deg(w) == pytest.approx(lift, abs=1e-9)
+        # shoulders and knees shifted sideways: off the sagittal plane, it does not count
+        w = prone_world(lift, lateral=0.1, turn_deg=turn)
+        assert K.world_prone_extension_deg(w) == pytest.approx(lift, abs=1e-9)
+        assert K.world_prone_extension_deg(w.tolist()) == pytest.approx(lift, abs=1e-9)
 
 
 def test_world_prone_thigh_override_and_degenerate_hips():
-    w = prone_world(10.0)
-    # the fixed thigh of the set: 5° head-down from the horizontal leg line → e reads 15°
+    w = prone_world(10.0, lateral=0.05, turn_deg=0.0)
+    # the fixed thigh of the set, 5° head-down from the horizontal leg line: e reads 15°;
+    # its component along the hip axis (the body's left) is dropped
     r = math.radians(5.0)
-    thigh = np.array([math.cos(r), math.sin(r), 0.3])  # its hip-axis component is dropped
+    left = np.cross([1.0, 0.0, 0.0], [0.0, 1.0, 0.0])
+    thigh = [math.cos(r), math.sin(r), 0.0] + 0.3 * left
     assert K.world_prone_extension_deg(w, thigh) == pytest.approx(15.0, abs=1e-9)
-    w[L.RIGHT_HIP] = w[L.LEFT_HIP]
+    assert K.world_prone_extension_deg(w, tuple(thigh)) == pytest.approx(15.0, abs=1e-9)
+    w[L.RIGHT_HIP] = w[L.LEFT_HIP] + 5e-7  # hips on top of each other: no sagittal plane
     assert math.isnan(K.world_prone_extension_deg(w))
+    w[L.RIGHT_HIP] = w[L.LEFT_HIP] + 2e-6  # 2 µm apart is still a (tiny) axis
+    assert not math.isnan(K.world_prone_extension_deg(w))
 
 
 # --- filters --------------------------------------------------------------------------------
@@ -453,14 +467,14 @@ def test_track_continues_the_nearest_hip_then_the_largest_without_a_track():
 
     tr = ExerciserTrack()
     assert tr.pick(0.0, []) is None
-    small, big = person(100.0, torso=100.0), person(400.0, torso=160.0)
+    small, big = person(500.0, torso=100.0), person(100.0, torso=160.0)
     assert tr.pick(0.0, [small, big]) is big  # no track yet: the largest person
-    assert tr.same_person(0.0, K.body_from_frame(small))  # the track starts on the first body
-    assert tr.track[0] == pytest.approx([100.0, 300.0]) and tr.track[1:] == (100.0, 0.0)
-    near = person(130.0, torso=100.0)
-    assert tr.pick(0.5, [big, near]) is near  # the track: nearest hip, whatever the size
-    assert tr.pick(1.0, [big, near]) is near  # still kept at exactly KEEP_S
-    assert tr.pick(1.01, [near, big]) is big  # lost longer than KEEP_S: the largest again
+    assert tr.same_person(10.0, K.body_from_frame(small))  # the track starts on the first body
+    assert tr.track[0] == pytest.approx([500.0, 300.0]) and tr.track[1:] == (100.0, 10.0)
+    near = person(530.0, torso=100.0)
+    assert tr.pick(10.5, [big, near]) is near  # the track: nearest hip, whatever the size
+    assert tr.pick(11.0, [big, near]) is near  # still kept at exactly KEEP_S
+    assert tr.pick(11.01, [near, big]) is big  # lost longer than KEEP_S: the largest again
 
 
 @pytest.mark.parametrize("dx, torso, t, same", [
@@ -688,8 +702,12 @@ def test_cue_order_major_first_then_the_fault_table():
     assert c.text == "hip_shift" and c.fault_id == "hip_shift" and c.rep == 4
     from formcheck.core.events import Event
     ev = Event("rep", 4.0, "", {"rep": {"index": 5, "faults": [
-        {"id": "neck_crank", "cue": "N"}, {"id": "hyperextension", "severity": "minor", "cue": "S"}]}})
-    assert r.offer([ev], 4.0).text == "S"  # minor, and hyperextension comes first in the table
+        {"id": "neck_crank", "severity": "minor", "cue": "N"}, {"id": "hyperextension", "cue": "S"}]}})
+    assert r.offer([ev], 4.0).text == "S"  # both minor; hyperextension comes first in the table
+    # a fault with neither cue nor id has nothing to say: the next one is said
+    ev = Event("rep", 5.0, "", {"rep": {"index": 6, "faults": [
+        {"severity": "major"}, {"id": "neck_crank", "severity": "minor", "cue": "N"}]}})
+    assert r.offer([ev], 5.0).text == "N"
 
 
 def test_cue_ignores_reps_without_faults_and_events_without_data():
@@ -730,6 +748,7 @@ def test_cue_display_and_cooldown_boundaries():
     assert r.offer([rep_ev(2, 11.9, [("jerky_lift", "major", "A")])], 11.9) is None
     c = r.offer([rep_ev(3, 12.0, [("jerky_lift", "major", "A")])], 12.0)  # exactly 2.0 s later
     assert c is not None and c.rep == 3 and c.t == 12.0
+    assert CueRationer().cooldown_s == 4.0 and CueRationer().display_s == 3.0  # the defaults
     r.reset()  # forgets the current cue and the cooldowns
     assert r.current(12.1) is None
     assert r.offer([rep_ev(4, 12.1, [("jerky_lift", "major", "A")])], 12.1).rep == 4
@@ -897,3 +916,15 @@ def test_set_up_lasts_until_the_legs_are_still_for_a_second(move, setting_up):
     assert an.setting_up is setting_up
     feed_events(an, move_legs(still_frames(3.44, 3.5), move * torso))
     assert an.setting_up is False
+
+
+def test_cue_guidance_cooling_down_does_not_displace_a_waiting_cue():
+    from formcheck.core.cues import CueRationer
+    from formcheck.core.events import Event
+
+    r = CueRationer(cooldown_s=5.0, display_s=1.0)
+    assert r.offer([Event("view", 0.0, "A")], 0.0).text == "A"
+    assert r.offer([Event("tracking_lost", 0.5, "B")], 0.5) is None  # waits for A
+    assert r.offer([Event("view", 0.6, "A")], 0.6) is None  # A is cooling: not a candidate
+    c = r.offer([], 1.0)
+    assert c is not None and c.text == "B" and c.t == 1.0

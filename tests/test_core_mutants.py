@@ -407,7 +407,7 @@ def butter_gain(f_hz, fc_hz, fs_hz):
     return 1.0 / (1.0 + (math.tan(math.pi * f_hz / fs_hz) / math.tan(math.pi * fc_hz / fs_hz)) ** 4)
 
 
-@pytest.mark.parametrize("f_hz, fc_hz", [(0.5, 2.0), (2.0, 2.0), (4.0, 2.0), (7.5, 100.0)])
+@pytest.mark.parametrize("f_hz, fc_hz", [(0.5, 2.0), (2.0, 2.0), (4.0, 2.0), (7.5, 20.0), (7.5, 100.0)])
 def test_butterworth_zero_phase_gain_and_no_lag(f_hz, fc_hz):
     fs = 30.0
     t = np.arange(600) / fs
@@ -528,6 +528,9 @@ def test_decimator_keeps_every_frame_at_zero_and_halves_60_to_30():
     assert FrameDecimator(10.0, 0.0).slack == pytest.approx(0.25 / 30.0)
     assert FrameDecimator(10.0, 50.0).slack == pytest.approx(0.005)
     assert FrameDecimator(10.0, 50.0).min_dt == pytest.approx(0.1)
+    assert FrameDecimator(10.0, 0.5).slack == pytest.approx(0.5)  # a slow known rate is kept
+    # below 1 Hz is still a rate: one frame every 2 s
+    assert kept(FrameDecimator(0.5, 30.0), [k / 30.0 for k in range(150)]) == [0.0, 2.0, 4.0]
 
 
 def test_decimator_boundary_and_bad_rates():
@@ -538,6 +541,9 @@ def test_decimator_boundary_and_bad_rates():
     d.taken(1.0)
     assert not d.wants(1.0 + 0.1 - 1 / 160 - 1e-9)
     assert d.wants(1.0 + 0.1 - 1 / 160 + 1e-9)
+    d = FrameDecimator(4.0, 8.0)  # 1/4 s minus 1/32 s, exact in binary: "at least" is inclusive
+    d.taken(1.0)
+    assert d.wants(1.21875) and not d.wants(1.2187499)
     for bad in (-1.0, math.inf, math.nan):
         with pytest.raises(ValueError, match="max_fps: expected a finite rate >= 0 Hz"):
             FrameDecimator(bad, 30.0)
@@ -818,6 +824,11 @@ def test_sample_buffer_absolute_indices_and_trim():
     assert b.arrays(2002, 2003)["e"] == pytest.approx([2002.0, 2003.0])
     assert b.arrays(2100, 2104)["e"] == pytest.approx([2100.0, 2101.0, 2102.0, 2103.0, 2104.0])
     assert b.append(**row) == 2105
+    for k in range(2106, 4200):
+        b.append(**{**row, "e": float(k)})
+    b.trim_before(4100)  # a second trim counts from the new base
+    assert b.base == 4100 and len(b) == 100
+    assert b.arrays(4100, 4101)["e"] == pytest.approx([4100.0, 4101.0])
 
 
 # --- the view and the set-up, decided from the exercise (viewing.py) ------------------------
@@ -886,6 +897,23 @@ def test_view_rechecked_until_the_set_starts():
     # 1.5 s: the last second is mostly facing right (no change); 2.0 s: mostly left
     assert evs == [(1.0, "seated profile, facing right"), (2.0, "seated profile, facing left")]
     assert an.view.facing == "left"
+
+
+def test_view_recheck_after_a_gap_waits_for_enough_new_bodies():
+    """Seated, nobody for 1.5 s, then prone: re-decided once 0.8 view_check_s of the new
+    bodies are in the window, not on the first one."""
+    from formcheck.config import Config
+    from formcheck.core.analysis import Analyzer
+
+    an = Analyzer(Config())
+    evs = feed_events(an, still_frames(0.0, 1.5))
+    for k in range(45, 90):
+        an.update(k / 30.0, None)
+    evs += feed_events(an, still_frames(3.0, 4.5, profile="prone"))
+    ok = [(round(t, 3), ev.message) for t, ev in evs if ev.kind == "view_ok"]
+    assert ok[0] == (1.0, "seated profile, facing right")
+    assert len(ok) == 2 and ok[1][1] == "prone profile, facing right"
+    assert 3.79 < ok[1][0] < 3.84
 
 
 def move_legs(frames, dx_px: float):

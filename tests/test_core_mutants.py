@@ -893,27 +893,44 @@ def test_view_rechecked_until_the_set_starts():
 
     an = Analyzer(Config())
     frames = still_frames(0.0, 1.4) + still_frames(1.4, 3.0, facing="left")
-    evs = [(round(t, 3), ev.message) for t, ev in feed_events(an, frames) if ev.kind == "view_ok"]
+    evs = [ev for _, ev in feed_events(an, frames) if ev.kind == "view_ok"]
     # 1.5 s: the last second is mostly facing right (no change); 2.0 s: mostly left
-    assert evs == [(1.0, "seated profile, facing right"), (2.0, "seated profile, facing left")]
+    assert [(round(ev.t, 3), ev.message, ev.data) for ev in evs] == [
+        (1.0, "seated profile, facing right", {"profile": "seated", "facing": "right"}),
+        (2.0, "seated profile, facing left", {"profile": "seated", "facing": "left"})]
     assert an.view.facing == "left"
 
 
-def test_view_recheck_after_a_gap_waits_for_enough_new_bodies():
-    """Seated, nobody for 1.5 s, then prone: re-decided once 0.8 view_check_s of the new
+def test_view_recheck_warns_when_the_person_turns_frontal():
+    from formcheck.config import Config
+    from formcheck.core.analysis import Analyzer
+    from formcheck.core.viewing import MSG_SIDE_ON
+
+    an = Analyzer(Config())
+    frames = still_frames(0.0, 1.4) + still_frames(1.4, 3.0, shoulder_width_px=90.0)
+    evs = [ev for _, ev in feed_events(an, frames) if ev.kind == "view"]
+    assert [(round(ev.t, 3), ev.message) for ev in evs] == [(2.0, MSG_SIDE_ON)]
+    assert an.view.frontal and an.warnings == [MSG_SIDE_ON]
+
+
+@pytest.mark.parametrize("check_s", [1.0, 2.0])
+def test_view_recheck_after_a_gap_waits_for_enough_new_bodies(check_s):
+    """Seated, nobody for 2.5 s, then prone: re-decided once 0.8 view_check_s of the new
     bodies are in the window, not on the first one."""
     from formcheck.config import Config
     from formcheck.core.analysis import Analyzer
 
-    an = Analyzer(Config())
-    evs = feed_events(an, still_frames(0.0, 1.5))
-    for k in range(45, 90):
+    cfg = Config()
+    cfg.kinematics.view_check_s = check_s
+    an = Analyzer(cfg)
+    evs = feed_events(an, still_frames(0.0, 3.0))
+    for k in range(90, 165):
         an.update(k / 30.0, None)
-    evs += feed_events(an, still_frames(3.0, 4.5, profile="prone"))
-    ok = [(round(t, 3), ev.message) for t, ev in evs if ev.kind == "view_ok"]
-    assert ok[0] == (1.0, "seated profile, facing right")
+    evs += feed_events(an, still_frames(5.5, 8.0, profile="prone"))
+    ok = [(round(ev.t, 3), ev.message) for _, ev in evs if ev.kind == "view_ok"]
+    assert ok[0] == (check_s, "seated profile, facing right")
     assert len(ok) == 2 and ok[1][1] == "prone profile, facing right"
-    assert 3.79 < ok[1][0] < 3.84
+    assert 5.5 + 0.8 * check_s - 0.01 < ok[1][0] < 5.5 + 0.8 * check_s + 0.04
 
 
 def move_legs(frames, dx_px: float):

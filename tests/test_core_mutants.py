@@ -973,3 +973,16 @@ def test_cue_guidance_cooling_down_does_not_displace_a_waiting_cue():
     assert r.offer([Event("view", 0.6, "A")], 0.6) is None  # A is cooling: not a candidate
     c = r.offer([], 1.0)
     assert c is not None and c.text == "B" and c.t == 1.0
+
+
+def test_set_up_is_seen_at_a_low_analysed_rate():
+    """At 3 frames/s the 0.5 s leg window holds two samples: a move between them is set-up."""
+    from formcheck.config import Config
+    from formcheck.core.analysis import Analyzer
+
+    an = Analyzer(Config())
+    frames = still_frames(0.0, 4.0)[::10]  # 3 fps
+    feed_events(an, frames[:9])
+    assert an.setting_up is False
+    feed_events(an, move_legs(frames[9:10], 0.5 * 110.0))
+    assert an.setting_up is True

@@ -883,7 +883,10 @@ def test_frontal_view_is_refused_and_half_the_window_kept():
     assert not an.view.frontal and an.profile == "seated"
     res = an.finish()
     assert res.series["t_s"].size == 90 and np.all(np.diff(res.series["t_s"]) > 0)
-    assert np.isnan(res.series["extension_deg"][:15]).all()  # the dropped first half
+    # frames seen while the view was frontal are not analysed: no angle, not visible
+    assert np.isnan(res.series["extension_deg"][:30]).all()
+    assert np.isnan(res.series["hip_angle_deg"][:30]).all()
+    assert not np.any(res.series["visible"][:30]) and np.all(res.series["visible"][30:])
 
 
 def test_view_rechecked_until_the_set_starts():
@@ -986,3 +989,23 @@ def test_set_up_is_seen_at_a_low_analysed_rate():
     assert an.setting_up is False
     feed_events(an, move_legs(frames[9:10], 0.5 * 110.0))
     assert an.setting_up is True
+
+
+def test_view_uses_the_configured_min_visibility():
+    """Knees seen at visibility 0.3 count when kinematics.min_visibility is 0.2: prone."""
+    from formcheck.config import Config
+    from formcheck.core.analysis import Analyzer
+
+    cfg = Config()
+    cfg.kinematics.min_visibility = 0.2
+    an = Analyzer(cfg)
+    frames = []
+    for f in still_frames(0.0, 1.5, profile="prone"):
+        v = f.visibility.copy()
+        v[[*L.KNEE, *L.ANKLE]] = 0.3
+        frames.append(PoseFrame(f.t_s, f.xy, v, f.z, f.world, f.image_wh))
+    feed_events(an, frames)
+    assert an.profile == "prone"
+    an = Analyzer(Config())  # at the default 0.5 the same knees are hidden: seated
+    feed_events(an, frames)
+    assert an.profile == "seated"

@@ -266,8 +266,9 @@ def test_view_needs_bodies():
 @pytest.mark.parametrize("facing", [1.0, -1.0])
 def test_facing_votes_seated_knees_alone(facing):
     """Face and feet unseen: the bent knees (in front of the hip on a seat) give the facing."""
-    b = body(95.0, 85.0, facing, face_vis=0.0, foot_vis=0.0)
-    assert K.decide_view([b] * 4, "auto", 0.5).front_sign == facing
+    for x0 in (320.0, 1000.0):  # anywhere in the image
+        b = body(95.0, 85.0, facing, face_vis=0.0, foot_vis=0.0, x0=x0)
+        assert K.decide_view([b] * 4, "auto", 0.5).front_sign == facing
     # with the knees unseen too there is no vote at all: facing right by default
     b = body(95.0, 85.0, facing, face_vis=0.0, foot_vis=0.0, knee_vis=0.0)
     assert K.decide_view([b] * 4, "seated", 0.5).front_sign == 1.0

@@ -1013,3 +1013,29 @@ def test_view_uses_the_configured_min_visibility():
     an = Analyzer(Config())  # at the default 0.5 the same knees are hidden: seated
     feed_events(an, frames)
     assert an.profile == "seated"
+
+
+def test_scene_cut_closes_the_span_and_decides_the_view_again():
+    from formcheck.config import Config
+    from formcheck.core.analysis import Analyzer
+
+    an = Analyzer(Config())
+    feed_events(an, still_frames(0.0, 2.0))
+    evs = an.scene_cut(2.0)
+    assert [(ev.kind, ev.t, ev.message) for ev in evs][-1] == (
+        "view", 2.0, "Scene cut: a new shot starts here.")
+    assert an.view is None
+    assert an.scene_cut(2.0)[-1].t == 2.0  # a second cut at once adds no empty span
+    sc = an.scene()
+    assert sc["cuts_s"] == [2.0, 2.0] and sc["spans_s"] == [[0.0, 1.967]]
+    assert sc["camera_roll_deg"] == 0.0 and sc["set_started_s"] is None
+    evs = feed_events(an, still_frames(2.0, 3.5))
+    ok = [(round(ev.t, 3), ev.message) for _, ev in evs if ev.kind == "view_ok"]
+    assert ok == [(3.0, "seated profile, facing right")]  # view_check_s after the new shot
+    assert an.scene()["spans_s"] == [[0.0, 1.967], [2.0, 3.467]]
+
+
+def test_pose_frame_converts_integer_pixels_to_float():
+    xy = np.arange(66).reshape(33, 2)  # integer pixels
+    f = PoseFrame(0.0, xy, [1] * 33)
+    assert f.xy.dtype == np.float64 and f.visibility.dtype == np.float64

@@ -1035,7 +1035,10 @@ def test_scene_cut_closes_the_span_and_decides_the_view_again():
     assert an.scene()["spans_s"] == [[0.0, 1.967], [2.0, 3.467]]
 
 
-def test_pose_frame_converts_integer_pixels_to_float():
+def test_pose_frame_converts_integers_and_lists_to_float_arrays():
     xy = np.arange(66).reshape(33, 2)  # integer pixels
-    f = PoseFrame(0.0, xy, [1] * 33)
+    f = PoseFrame(0.0, xy, [1] * 33, [[k] for k in range(33)], np.ones((33, 3), int).tolist())
     assert f.xy.dtype == np.float64 and f.visibility.dtype == np.float64
+    assert f.z.shape == (33,) and f.z.dtype == np.float64  # a (33, 1) column is flattened
+    assert isinstance(f.world, np.ndarray) and f.world.dtype == np.float64
+    assert f.world.shape == (33, 3)

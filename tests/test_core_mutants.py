@@ -1042,3 +1042,48 @@ def test_pose_frame_converts_integers_and_lists_to_float_arrays():
     assert f.z.shape == (33,) and f.z.dtype == np.float64  # a (33, 1) column is flattened
     assert isinstance(f.world, np.ndarray) and f.world.dtype == np.float64
     assert f.world.shape == (33, 3)
+
+
+# --- calibration inside the Analyzer (calibrating.py) ---------------------------------------
+
+
+def test_live_calibration_event_and_offset():
+    """'c' key: hold 2 s; a good hold becomes the neutral offset, one CALIBRATION event."""
+    from formcheck.config import Config
+    from formcheck.core.analysis import Analyzer
+
+    an = Analyzer(Config())
+    feed_events(an, still_frames(0.0, 1.5, e=6.0))
+    an.start_calibration(1.5)
+    evs = [ev for _, ev in feed_events(an, still_frames(1.5, 4.0, e=6.0)) if ev.kind == "calibration"]
+    assert len(evs) == 1
+    ev = evs[0]
+    assert ev.t == pytest.approx(3.5) and ev.message == an.calibration.message
+    assert ev.message.startswith("Neutral reads e = +6.0 deg")
+    assert set(ev.data) == {"ok", "neutral_e_deg", "sd_deg", "applied_offset_deg"}
+    assert ev.data["ok"] is True and ev.data["applied_offset_deg"] == pytest.approx(6.0, abs=0.05)
+    assert an.neutral_offset == pytest.approx(6.0, abs=0.05) and an.calibration.ok
+    # a second hold while moving fails: no offset applied, the old one kept
+    an.start_calibration(4.0)
+    from synth import body_frames
+    t = np.arange(120, 190) / 30.0
+    moving = body_frames(t, np.linspace(6.0, 30.0, t.size), "seated", "right")
+    evs = [ev for _, ev in feed_events(an, moving) if ev.kind == "calibration"]
+    assert len(evs) == 1 and evs[0].data["ok"] is False
+    assert "applied_offset_deg" not in evs[0].data and evs[0].data["neutral_e_deg"] > 5.0
+    assert an.neutral_offset == pytest.approx(6.0, abs=0.05) and not an.calibration.ok
+
+
+def test_start_calibration_event_carries_mean_and_sd():
+    from formcheck.config import Config
+    from formcheck.core.analysis import Analyzer
+
+    cfg = Config()
+    cfg.kinematics.calibrate = "start"
+    an = Analyzer(cfg)
+    evs = [ev for _, ev in feed_events(an, still_frames(0.0, 4.0, e=8.0)) if ev.kind == "calibration"]
+    assert len(evs) == 1
+    assert evs[0].message == "Neutral from the still start: e = +8.0 deg"
+    assert evs[0].data["sd_deg"] == pytest.approx(0.0, abs=0.05)
+    assert evs[0].data["neutral_e_deg"] == pytest.approx(8.0, abs=0.05)
+    assert an.calibration.sd_deg == pytest.approx(0.0, abs=0.05)

@@ -1087,3 +1087,27 @@ def test_start_calibration_event_carries_mean_and_sd():
     assert evs[0].data["sd_deg"] == pytest.approx(0.0, abs=0.05)
     assert evs[0].data["neutral_e_deg"] == pytest.approx(8.0, abs=0.05)
     assert an.calibration.sd_deg == pytest.approx(0.0, abs=0.05)
+
+
+# --- early cues (early.py) ------------------------------------------------------------------
+
+
+def test_finish_past_neutral_is_cued_once_on_the_plateau_before_the_rep_is_final():
+    from synth import RepScript, body_frames, script_set
+
+    from formcheck.config import Config
+    from formcheck.core.analysis import Analyzer
+
+    t, e, _, _ = script_set([RepScript(peak=18.0, top_hold_s=1.5), RepScript(top_hold_s=1.0)])
+    an = Analyzer(Config())
+    evs = feed_events(an, body_frames(t, e, "seated", "right"))
+    res = an.finish()
+    early = [ev for _, ev in evs if ev.kind == "fault"]
+    assert len(early) == 1  # once, for the rep that leaned back 18° (limit 10°); not for rep 2
+    ev = early[0]
+    assert ev.data == {"id": "hyperextension", "rep": 1, "early": True}
+    assert ev.message == next(f.cue for f in res.reps[0].faults if f.id == "hyperextension")
+    assert res.reps[0].t_top < ev.t < res.reps[0].t_end  # on the plateau, before it is final
+    final = [tt for tt, x in evs if x.kind == "rep" and x.data["rep"]["index"] == 1]
+    assert final and ev.t < final[0]
+    assert [f.id for f in res.reps[1].faults] == []

@@ -583,7 +583,7 @@ def test_rep_score_range_and_dicts():
     kw = dict(index=2, counted=True, t_start=1.00049, t_bottom=2.0, t_top=3.0, t_end=3.5,
               depth_deg=-38.12345, peak_extension_deg=4.5, lowering_s=1.0, lifting_s=1.0,
               top_hold_s=0.5, peak_lift_velocity_dps=80.0, peak_lower_velocity_dps=-70.0,
-              smoothness=-6.5, hip_shift_frac=0.05, neck_extension_deg=3.0)
+              hip_shift_frac=0.05, neck_extension_deg=3.0)
     assert Rep(**kw).score == 100.0
     assert Rep(**kw, faults=(major,)).score == 65.0 and Rep(**kw, faults=(minor,)).score == 85.0
     assert Rep(**kw, faults=(major, major, major)).score == 0.0  # never below zero
@@ -595,7 +595,7 @@ def test_rep_score_range_and_dicts():
     assert list(d) == ["index", "counted", "t_start", "t_bottom", "t_top", "t_end", "depth_deg",
                        "peak_extension_deg", "range_of_motion_deg", "lowering_s", "lifting_s",
                        "top_hold_s", "peak_lift_velocity_dps", "peak_lower_velocity_dps",
-                       "smoothness", "hip_shift_frac", "neck_extension_deg", "score", "faults"]
+                       "hip_shift_frac", "neck_extension_deg", "score", "faults"]
     assert d["faults"][0] == {"id": "hyperextension", "t": 1.235, "cue": "Stop at neutral.",
                               "value": 17.667, "threshold": 15.0, "unit": "deg",
                               "severity": "major", "source": "guide"}
@@ -788,7 +788,7 @@ def a_rep(index: int, counted: bool, severities: tuple[str, ...] = ()):
 
     faults = tuple(Fault(f"f{k}" if s != "neck" else "neck_crank", 1.0, 1.0, 1.0, "deg",
                          "minor" if s == "neck" else s, "cue") for k, s in enumerate(severities))
-    return Rep(index, counted, 0.0, 1.0, 2.0, 3.0, -40.0, 0.0, 1.0, 1.0, 0.3, 60.0, -60.0, -6.0,
+    return Rep(index, counted, 0.0, 1.0, 2.0, 3.0, -40.0, 0.0, 1.0, 1.0, 0.3, 60.0, -60.0,
                0.0, 0.0, faults)
 
 

@@ -145,8 +145,9 @@ def decide_view(
 
     ``auto``: a knee bent more than ``knee_bent_deg`` (seated on a machine) or a thigh within
     ``thigh_upright_deg`` of vertical (standing hip hinge) gives ``seated``; near-straight legs
-    that are not upright give ``prone``. Knees hidden by a pad (visibility below
-    ``min_visibility`` in most frames) give ``seated``: the prone angle needs the thigh line.
+    that are not upright give ``prone``. Knees hidden by a pad (knee and ankle seen, at
+    ``min_visibility``, in fewer than a third of the frames or fewer than 3) give ``seated``:
+    the prone angle needs the thigh line.
     """
     if not bodies:
         raise ValueError("decide_view: expected at least one body, got none")

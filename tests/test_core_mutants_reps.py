@@ -12,7 +12,10 @@ import pytest
 
 from formcheck.core import faults
 from formcheck.core.measures import RepMeasures
-from formcheck.core.reps import RepMetrics, RepStateMachine, Segment
+from formcheck.core.reps import (
+    RepMetrics, RepStateMachine, Segment, _level, _run_around, crossing_time, plateau_level, running_median,
+    sample_noise, smooth,
+)
 from test_reps_machine import R, TOP, drive, hold, seq, top_rep
 
 DT = 0.01  # 100 Hz samples
@@ -295,3 +298,107 @@ def test_rule_rejects_an_id_outside_the_fault_table():
     with pytest.raises(ValueError, match="expected one of .*got 'no_such_fault'"):
         faults.rule("no_such_fault", "minor", "cue", "source")
     assert "no_such_fault" not in faults.RULES
+
+
+# ----------------------------------------------------------------------------- reps: signal helpers
+def _gauss_reference(t, x, sigma):
+    """smooth()'s definition, sample by sample: weights exp(-d²/2) for |d| ≤ 3 (d = Δt/σ),
+    renormalised (the kernel is cut at the ends)."""
+    out = np.empty(len(x))
+    for i in range(len(x)):
+        d = np.abs(t - t[i]) / sigma
+        w = np.where(d <= 3.0, np.exp(-0.5 * d * d), 0.0)
+        out[i] = np.sum(w * x) / np.sum(w)
+    return out
+
+
+def test_smooth_is_a_cut_gaussian_over_real_time_on_irregular_frames():
+    rng = np.random.default_rng(3)
+    t = np.cumsum(rng.uniform(0.008, 0.04, 120))
+    x = np.sin(3.0 * t) * 20.0 + rng.normal(0.0, 2.0, len(t))
+    np.testing.assert_allclose(smooth(t, x, 0.03), _gauss_reference(t, x, 0.03), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(smooth(t, x, 0.05), _gauss_reference(t, x, 0.05), rtol=0, atol=1e-9)
+
+
+def test_smooth_at_exactly_three_sigma_and_on_short_or_frozen_input():
+    t = np.array([0.0, 1.0, 2.0, 3.0, 4.0])  # σ = 1/3 s: neighbours at exactly 3σ still count
+    x = np.array([0.0, 0.0, 9.0, 0.0, 0.0])
+    w = math.exp(-4.5)
+    got = smooth(t, x, 1.0 / 3.0)
+    assert got[1] == pytest.approx(9.0 * w / (1 + 2 * w), rel=1e-12)
+    assert got[0] == 0.0 and got[2] == pytest.approx(9.0 / (1 + 2 * w), rel=1e-12)
+    two = np.array([1.0, 5.0])
+    out = smooth(np.array([0.0, 0.01]), two, 0.03)  # fewer than 3 samples: unchanged, a copy
+    np.testing.assert_array_equal(out, two)
+    assert out is not two
+    three = smooth(np.array([0.0, 0.01, 0.02]), np.array([0.0, 3.0, 0.0]), 0.01)
+    assert three[1] < 3.0
+    same_t = smooth(np.zeros(4), np.array([1.0, 2.0, 3.0, 4.0]), 0.03)  # no time step: all one instant
+    np.testing.assert_allclose(same_t, 2.5)
+
+
+def test_sample_noise_is_the_robust_sigma_of_second_differences():
+    x = np.array([0.0, 1.0] * 10)  # second differences ±2: white noise of σ 2/√6·1.4826
+    assert sample_noise(x) == pytest.approx(1.4826 * 2.0 / math.sqrt(6.0), rel=1e-12)
+    y = x.copy()
+    y[7] += 100.0  # one outlier does not move a median
+    assert sample_noise(y) == pytest.approx(sample_noise(x), rel=1e-12)
+    assert sample_noise(np.linspace(0.0, 30.0, 50)) == pytest.approx(0.0, abs=1e-12)  # a ramp
+    assert sample_noise(np.array([0.0, 5.0])) == 0.0
+    assert sample_noise(np.array([0.0, 5.0, 0.0])) == pytest.approx(1.4826 * 10.0 / math.sqrt(6.0))
+
+
+def test_crossing_time_on_a_falling_segment_and_between_any_two_samples():
+    t = np.array([2.0, 2.5, 3.0, 3.5])
+    x = np.array([10.0, 6.0, 2.0, -2.0])
+    assert crossing_time(t, x, 0, 1, 9.0) == pytest.approx(2.125, abs=1e-12)
+    assert crossing_time(t, x, 1, 3, 0.0) == pytest.approx(2.5 + 0.75 * 1.0, abs=1e-12)
+    assert crossing_time(t, x, 2, 2, 5.0) == 3.0  # one sample: its time
+    assert crossing_time(t, x, 0, 3, 100.0) == 2.0 and crossing_time(t, x, 0, 3, -100.0) == 3.5
+
+
+def test_run_around_finds_the_run_to_both_ends():
+    m = np.array([True, True, False, True, True, True, False, True])
+    assert _run_around(m, 0) == (0, 1) and _run_around(m, 1) == (0, 1)
+    assert _run_around(m, 4) == (3, 5) and _run_around(m, 3) == (3, 5) and _run_around(m, 5) == (3, 5)
+    assert _run_around(m, 7) == (7, 7)
+    assert _run_around(np.ones(4, bool), 2) == (0, 3)
+
+
+def test_level_is_the_median_of_the_raw_samples_of_the_turn_within_the_band():
+    e = np.array([0.0, 8.0, 9.5, 10.0, 9.0, 9.5, 3.0, 10.0])  # the turn at k = 3: samples 2-5
+    raw = np.array([100.0, 100.0, 1.0, 2.0, 4.0, 7.0, 100.0, 100.0])
+    assert _level(e, raw, 3, 1.0) == pytest.approx(3.0)  # median of 1, 2, 4, 7 (9.0 is exactly 1.0 off)
+    assert _level(e, raw, 3, 0.5) == pytest.approx(1.5)  # the run is samples 2-3 (5 is cut off by 4)
+    assert _level(e, raw, 3, 2.0) == pytest.approx(4.0)  # samples 1-5
+
+
+def test_running_median_is_centred_inclusive_and_skips_nans():
+    t = np.arange(8.0)
+    x = np.array([1.0, 9.0, 2.0, np.nan, 4.0, 8.0, 3.0, 7.0])
+    got = running_median(t, x, 1.0)  # samples k-1..k+1, both ends included
+    want = [np.median([1, 9]), 2.0, np.median([9, 2]), 3.0, 6.0, 4.0, 7.0, 5.0]
+    np.testing.assert_allclose(got, want)
+    assert got.dtype == np.float64
+    assert math.isnan(running_median(t[:2], np.array([np.nan, np.nan]), 1.0)[0])
+    ints = running_median(t[:3], np.array([1, 2, 4]), 1.0)  # integer input: float output
+    np.testing.assert_allclose(ints, [1.5, 2.0, 3.0])
+
+
+def test_plateau_level_ignores_a_spike_and_reports_the_noise():
+    t = np.arange(60) * DT
+    x = np.full(60, 5.0)
+    x[30:45] = 12.0  # a 0.15 s plateau
+    x[10] = 40.0  # a one-frame spike
+    x[::4] += 1.0  # every fourth sample 1° high
+    level, k, noise = plateau_level(t, x)
+    assert level == pytest.approx(12.0)
+    assert 30 <= k <= 44
+    assert noise == pytest.approx(0.0)
+    y = 5.0 + np.tile([1.0, -1.0, 0.0], 20)  # +1, -1, 0 around 5: every window's median is 5
+    lv, k2, nz = plateau_level(t, y)
+    assert lv == pytest.approx(5.0) and nz == pytest.approx(1.0)
+    lvl, kk, nn = plateau_level(t[:0], x[:0])
+    assert math.isnan(lvl) and (kk, nn) == (0, 0.0)
+    lvl, kk, nn = plateau_level(t[:3], np.full(3, np.nan))
+    assert math.isnan(lvl) and (kk, nn) == (0, 0.0)

@@ -13,7 +13,7 @@ import pytest
 from formcheck.core import faults
 from formcheck.core.measures import RepMeasures
 from formcheck.core.reps import (
-    RepMetrics, RepStateMachine, Segment, _level, _run_around, crossing_time, plateau_level, running_median,
+    RepMetrics, RepStateMachine, Segment, _first, _last, _level, _run_around, crossing_time, plateau_level, running_median,
     sample_noise, smooth,
 )
 from test_reps_machine import R, TOP, drive, hold, seq, top_rep
@@ -402,3 +402,43 @@ def test_plateau_level_ignores_a_spike_and_reports_the_noise():
     assert math.isnan(lvl) and (kk, nn) == (0, 0.0)
     lvl, kk, nn = plateau_level(t[:3], np.full(3, np.nan))
     assert math.isnan(lvl) and (kk, nn) == (0, 0.0)
+
+
+def test_smooth_takes_integer_angles_and_sigma_zero_without_warnings():
+    t = np.arange(10) * 0.01
+    ints = np.array([0, 0, 0, 0, 10, 0, 0, 0, 0, 0])
+    out = smooth(t, ints, 0.01)
+    assert out.dtype == np.float64 and 0.0 < out[4] < 10.0 and out[3] > 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # σ = 0 is 'no smoothing', not a division by zero
+        np.testing.assert_array_equal(smooth(t, ints.astype(float), 0.0), ints)
+
+
+def test_first_and_last_fall_back_to_the_default_on_an_empty_mask():
+    none = np.zeros(4, dtype=bool)
+    assert _first(none, 7) == 7 and _last(none, 9) == 9
+    m = np.array([False, True, True, False])
+    assert _first(m, 7) == 1 and _last(m, 9) == 2
+
+
+def test_hip_shift_first_rep_at_the_start_of_the_buffer_becomes_the_reference():
+    """A top-start set whose first lowering begins on the buffer's first sample has no hold to
+    read: that rep's own top samples (at the default 0° level) become the reference."""
+    rm = RepMeasures(5.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no median of an empty hold
+        assert rm.hip_shift(top_start_arrays(slide_px=10.0), metrics(t_start=0.0), REL, REL) == 0.0
+    assert rm.hip_shift(top_start_arrays(slide_px=30.0), metrics(), REL, REL) == pytest.approx(0.10, abs=1e-12)
+
+
+def test_hip_shift_without_any_jitter_estimate_takes_nothing_off():
+    """Only windows of fewer than 5 top samples so far: no jitter estimate, no margin."""
+    rm = RepMeasures(5.0)
+    bottom_seg = Segment("counted", "bottom", (320, 399), (210, 320), (320, 399))
+    for slide, want in ((0.0, 0.0), (10.0, 0.05)):
+        b = top_start_arrays(slide_px=slide)
+        b["e"][200:400] = -30.0
+        b["e"][210:214] = 0.0  # four samples at the top level
+        b["hip_x"][210:214] = 100.0 + slide
+        assert rm.hip_shift(b, metrics(), REL, bottom_seg) == pytest.approx(want, abs=1e-12)
+    assert rm._jitter == [] and rm._ref_se == 0.0

@@ -442,3 +442,11 @@ def test_hip_shift_without_any_jitter_estimate_takes_nothing_off():
         b["hip_x"][210:214] = 100.0 + slide
         assert rm.hip_shift(b, metrics(), REL, bottom_seg) == pytest.approx(want, abs=1e-12)
     assert rm._jitter == [] and rm._ref_se == 0.0
+
+
+def test_smooth_with_a_repeated_frame_time():
+    """Two frames with one timestamp (variable frame rate): the shortest *positive* step sets the
+    kernel's reach, and the result is still the cut Gaussian."""
+    t = np.array([0.0, 0.01, 0.02, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08])
+    x = np.array([0.0, 1.0, 4.0, 2.0, 8.0, 3.0, 5.0, 9.0, 1.0, 0.0])
+    np.testing.assert_allclose(smooth(t, x, 0.015), _gauss_reference(t, x, 0.015), rtol=0, atol=1e-12)

@@ -450,3 +450,11 @@ def test_smooth_with_a_repeated_frame_time():
     t = np.array([0.0, 0.01, 0.02, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08])
     x = np.array([0.0, 1.0, 4.0, 2.0, 8.0, 3.0, 5.0, 9.0, 1.0, 0.0])
     np.testing.assert_allclose(smooth(t, x, 0.015), _gauss_reference(t, x, 0.015), rtol=0, atol=1e-12)
+
+
+def test_running_median_of_an_unseen_window_is_nan_without_a_warning_and_one_sample_is_a_plateau():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = running_median(np.arange(4.0), np.array([np.nan, np.nan, 3.0, np.nan]), 0.5)
+    assert math.isnan(got[0]) and math.isnan(got[1]) and got[2] == 3.0 and math.isnan(got[3])
+    assert plateau_level(np.array([2.0]), np.array([7.5])) == (7.5, 0, 0.0)

@@ -169,7 +169,9 @@ def test_neck_extension_hold_band_widens_with_the_range():
 def test_neck_extension_needs_three_seen_samples_and_a_baseline():
     m = metrics(t_top=3.0)
     a = neck_arrays(10.0)
-    assert RepMeasures(5.0).neck_extension(a, m, REL) == (0.0, 3.0)  # no baseline yet
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no median of an empty baseline
+        assert RepMeasures(5.0).neck_extension(a, m, REL) == (0.0, 3.0)  # no baseline yet
     rm = RepMeasures(5.0)
     rm.neck_top.append(3.0)
     a["neck"][300:397] = np.nan  # three samples seen
@@ -458,3 +460,12 @@ def test_running_median_of_an_unseen_window_is_nan_without_a_warning_and_one_sam
         got = running_median(np.arange(4.0), np.array([np.nan, np.nan, 3.0, np.nan]), 0.5)
     assert math.isnan(got[0]) and math.isnan(got[1]) and got[2] == 3.0 and math.isnan(got[3])
     assert plateau_level(np.array([2.0]), np.array([7.5])) == (7.5, 0, 0.0)
+
+
+def test_hip_shift_of_a_bottom_start_set_reads_the_hip_within_4_deg_of_neutral():
+    """No hold before the first rep: the set's top level is neutral (0°); a finish at -3.5° is
+    within 4° of it."""
+    rm = RepMeasures(5.0)
+    bottom_seg = Segment("counted", "bottom", (320, 399), (210, 320), (320, 399))
+    assert rm.hip_shift(top_start_arrays(top=-3.5), metrics(), REL, bottom_seg) == 0.0
+    assert rm.hip_shift(top_start_arrays(slide_px=10.0, top=-3.5), metrics(), REL, bottom_seg) == pytest.approx(0.05)

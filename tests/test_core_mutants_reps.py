@@ -469,3 +469,17 @@ def test_hip_shift_of_a_bottom_start_set_reads_the_hip_within_4_deg_of_neutral()
     bottom_seg = Segment("counted", "bottom", (320, 399), (210, 320), (320, 399))
     assert rm.hip_shift(top_start_arrays(top=-3.5), metrics(), REL, bottom_seg) == 0.0
     assert rm.hip_shift(top_start_arrays(slide_px=10.0, top=-3.5), metrics(), REL, bottom_seg) == pytest.approx(0.05)
+
+
+def test_peak_3d_is_the_plateau_of_the_world_angle_over_the_top_stay():
+    a = top_start_arrays()
+    a["e3d"][320:400] = 10.0 + 0.1 * np.arange(80)  # still rising at the end of the top stay
+    a["e3d"][200] = 80.0  # outside the top stay: never read
+    # the highest ±0.07 s running median is the last sample's: the median of samples 392/393-399
+    # (the window's edge falls on a sample), 17.55 or 17.6; without sample 399 it would be ≤ 17.5
+    assert RepMeasures.peak_3d(a, REL) == pytest.approx(17.6, abs=0.055)
+    a["e3d"][:] = np.nan
+    a["e3d"][[330, 340, 350]] = [12.0, 15.0, 13.0]  # three world-landmark readings: enough
+    assert RepMeasures.peak_3d(a, REL) == pytest.approx(13.0)
+    a["e3d"][350] = np.nan  # two: not enough
+    assert math.isnan(RepMeasures.peak_3d(a, REL))

@@ -479,7 +479,7 @@ def test_peak_3d_is_the_plateau_of_the_world_angle_over_the_top_stay():
     # (the window's edge falls on a sample), 17.55 or 17.6; without sample 399 it would be ≤ 17.5
     assert RepMeasures.peak_3d(a, REL) == pytest.approx(17.6, abs=0.055)
     a["e3d"][:] = np.nan
-    a["e3d"][[330, 331, 332]] = [12.0, 15.0, 13.0]  # three world-landmark readings: enough
+    a["e3d"][[330, 331, 332]] = 13.0  # three world-landmark readings: enough
     assert RepMeasures.peak_3d(a, REL) == pytest.approx(13.0)
     a["e3d"][332] = np.nan  # two: not enough
     assert math.isnan(RepMeasures.peak_3d(a, REL))

@@ -483,3 +483,9 @@ def test_peak_3d_is_the_plateau_of_the_world_angle_over_the_top_stay():
     assert RepMeasures.peak_3d(a, REL) == pytest.approx(13.0)
     a["e3d"][332] = np.nan  # two: not enough
     assert math.isnan(RepMeasures.peak_3d(a, REL))
+
+
+def test_segment_shifted_counts_every_sample_number_from_i0():
+    s = Segment("partial", "bottom", (10, 20), (21, 35), (36, 50), closed=False)
+    assert s.shifted(7) == Segment("partial", "bottom", (3, 13), (14, 28), (29, 43), closed=False)
+    assert s.shifted(0) == s

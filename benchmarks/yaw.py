@@ -328,13 +328,19 @@ def world_vertical_deg(world: np.ndarray) -> np.ndarray:
     return -np.degrees(np.arctan2(np.sum(np.cross(up, trunk) * axis, -1), np.sum(up * trunk, -1)))
 
 
-def part2(cache: Path, labels: Path) -> None:
+def _cached_clips(cache: Path, labels: Path) -> tuple[list[Path], dict]:
+    """The cached clips that have a label in ``labels``, and the scene rolls (roll.json beside the
+    cache, if any)."""
     clips = sorted(p for p in cache.glob("*.npz") if (labels / f"{p.stem}.json").is_file())
+    roll_file = cache.parent / "roll.json"
+    return clips, json.loads(roll_file.read_text()) if roll_file.is_file() else {}
+
+
+def part2(cache: Path, labels: Path) -> None:
+    clips, rolls = _cached_clips(cache, labels)
     if not clips:
         print(f"\n## Part 2: skipped (no cached clip in {cache} with a label in {labels})")
         return
-    roll_file = cache.parent / "roll.json"
-    rolls = json.loads(roll_file.read_text()) if roll_file.is_file() else {}
     print(f"\n## Part 2: MediaPipe landmarks of the rendered clips (cache {cache}), "
           "against the label extension_3d_deg\n")
     print("Default configuration; the scene roll from roll.json applied as the Session does. "
@@ -416,12 +422,10 @@ def part3(cache: Path, real: Path) -> None:
     the frontal check uses, the refusal and the count show where real views fall."""
     from formcheck.core.types import PoseFrame
 
-    clips = sorted(p for p in cache.glob("*.npz") if (real / f"{p.stem}.json").is_file())
+    clips, rolls = _cached_clips(cache, real)
     if not clips:
         print(f"\n## Part 3: skipped (no cached clip with a label in {real})")
         return
-    roll_file = cache.parent / "roll.json"
-    rolls = json.loads(roll_file.read_text()) if roll_file.is_file() else {}
     print(f"\n## Part 3: MediaPipe landmarks of the real clips (cache {cache}): view note, "
           "shoulder ratio, refusal and count with the defaults\n")
     print("slope = the analyser's 2-D angle regressed on its world angle e3d (prone clips; 1.0 = "

@@ -5,7 +5,9 @@ dead band. **A rep is counted when the trunk arrives in TOP after having been in
 counter arms only after the trunk has stayed ``settle_s`` in one zone, which also tells whether
 the set starts at the top (seated guide: lower, then lift) or at the bottom (prone guide: lift,
 then lower). A dip of more than ``partial_min_dip_deg`` below the current top that comes back
-without reaching BOTTOM is a *partial* rep: reported, not counted.
+without reaching BOTTOM is a rep over **the athlete's own range** when it is at least
+``min_range_deg`` and ``own_range_frac`` of the set's typical range (seed 001: "Use a smaller
+range if your lower back feels pinchy"), else a *partial* rep: reported, not counted.
 
 A counted rep is finalised (metrics measured) once its last phase is over: for sets that start
 at the top, when the next lowering begins (the top hold is then known); for sets that start at
@@ -203,11 +205,13 @@ class RepStateMachine:
 
     def _short_dip(self, i: int, e: float) -> list[tuple]:
         """A dip from the top that came back without reaching BOTTOM (the trunk is at the top
-        again, at sample ``i`` and angle ``e``). Its range is the lift's: from the bottom of the
-        dip to the top it came back to (a dip from one arched finish is not a full rep). It is a rep over the set's own range when it is at least
-        ``min_range_deg`` deep and at least ``own_range_frac`` of the set's typical range; the
-        first such dip of a set waits for a second of the same size (it is counted then, both at
-        once); otherwise it is a partial rep."""
+        again, at sample ``i`` and angle ``e``).
+
+        Its range is the lift's: from the bottom of the dip to the top it came back to (a dip from
+        one arched finish is not a full rep). It is a rep over the set's own range when it is at
+        least ``min_range_deg`` deep and at least ``own_range_frac`` of the set's typical range;
+        the first such dip of a set waits for a second of the same size (it is counted then, both
+        at once); otherwise, and in sets that start at the bottom, it is a partial rep."""
         cfg = self.cfg
         rng = e - self._exc_min
         dip = {"lowering_from": self._exc_top_since, "bottom_i": self._exc_min_i, "top_since": i,

@@ -104,6 +104,7 @@ class Analyzer(ViewSteps, CalibrationSteps, EarlyFaultSteps, SceneSteps):
         self.calibrator = NeutralCalibrator(self.CALIBRATE_S, self.CALIBRATE_MAX_SD_DEG)
         self.calibration: Calibration | None = None  # the last one that finished
         self._auto_calibrate = self.cfg.kinematics.calibrate == "start"
+        self._own_range_depths: list[float] = []  # reps counted over the set's own range (deg)
         self.neutral_source = "none"  # none, config, start (the still start) or live (c key)
         if self.cfg.kinematics.neutral_offset_deg:
             self._neutral_offset = float(self.cfg.kinematics.neutral_offset_deg)
@@ -193,11 +194,11 @@ class Analyzer(ViewSteps, CalibrationSteps, EarlyFaultSteps, SceneSteps):
             self._warn_once(MSG_NO_PERSON)
         elif self.view is not None and not self.view.frontal and not self.reps:
             self._warn_once(MSG_NO_REPS)
-        short = [r for r in self.reps if r.counted and r.depth_deg > -self.cfg.reps.bottom_deg]
-        if short:
-            depth = float(np.median([-r.depth_deg for r in short]))
+        if self._own_range_depths:
+            depth = float(np.median(self._own_range_depths))
             self._warn_once(
-                f"Counted over your own range: {len(short)} rep(s) went down about {depth:.0f}° "
+                f"Counted over your own range: {len(self._own_range_depths)} rep(s) went down "
+                f"about {depth:.0f}° "
                 f"(short of the {self.cfg.reps.bottom_deg:g}° bottom zone) and were counted as "
                 f"the set's consistent range. To hold the set to a depth, set "
                 f"reps.min_range_deg to it.")
@@ -244,6 +245,7 @@ class Analyzer(ViewSteps, CalibrationSteps, EarlyFaultSteps, SceneSteps):
         """Start a new set (live 'r' key): keep the view decision, clear reps and filters."""
         self.machine.reset()
         self.reps.clear()
+        self._own_range_depths.clear()
         self._rep_index = 0
         self._euro.reset()
         self._vel_lp.reset()
@@ -397,6 +399,8 @@ class Analyzer(ViewSteps, CalibrationSteps, EarlyFaultSteps, SceneSteps):
         m = measure(rel, a["t"], a["raw"], cfg.reps.phase_frac, cfg.faults.top_hold_band_deg,
                     cfg.reps.measure_smoothing_s, cfg.faults.top_hold_still_dps)
         counted = seg.kind == "counted"
+        if seg.own_range:
+            self._own_range_depths.append(-m.depth_deg)  # for the set's note (finish)
         shift = self.measures.hip_shift(a, m, rel, seg) if counted else 0.0
         neck_ext, neck_t_pk = self.measures.neck_extension(a, m, rel)
         ctx = RepContext(

@@ -47,12 +47,13 @@ class Segment:
     lifting: tuple[int, int]
     top: tuple[int, int]
     closed: bool = True  # False when the set ended before the rep's last phase did
+    own_range: bool = False  # counted over the set's own range, short of BOTTOM
 
     def shifted(self, i0: int) -> Segment:
         """The same segment with sample numbers counted from ``i0`` (for arrays starting there)."""
         return Segment(self.kind, self.order, (self.lowering[0] - i0, self.lowering[1] - i0),
                        (self.lifting[0] - i0, self.lifting[1] - i0),
-                       (self.top[0] - i0, self.top[1] - i0), self.closed)
+                       (self.top[0] - i0, self.top[1] - i0), self.closed, self.own_range)
 
 
 class RepStateMachine:
@@ -190,11 +191,12 @@ class RepStateMachine:
             self._enter_top(i, e)
         return ev
 
-    def _count(self, bottom_i: int, lowering_from: int | None, top_since: int) -> list[tuple]:
+    def _count(self, bottom_i: int, lowering_from: int | None, top_since: int,
+               own_range: bool = False) -> list[tuple]:
         self.count += 1
         self._pending = {
             "order": self.start, "bottom_i": bottom_i,
-            "lowering_from": lowering_from, "top_since": top_since,
+            "lowering_from": lowering_from, "top_since": top_since, "own_range": own_range,
         }
         return [("counted", self.count)]
 
@@ -224,7 +226,7 @@ class RepStateMachine:
         if math.isfinite(typical):
             self.own_range_count += 1
             self.ranges.append(rng)
-            return self._count(dip["bottom_i"], dip["lowering_from"], i)
+            return self._count(dip["bottom_i"], dip["lowering_from"], i, own_range=True)
         prov = self._provisional
         self._provisional = None
         if prov is None:
@@ -234,11 +236,11 @@ class RepStateMachine:
             self._provisional = dip  # not the same size: the earlier one was a partial
             return self._partial(prov)
         # Two dips of the same size: the set's own range. Count the first, then this one.
-        ev = self._count(prov["bottom_i"], prov["lowering_from"], prov["top_since"])
+        ev = self._count(prov["bottom_i"], prov["lowering_from"], prov["top_since"], own_range=True)
         ev += self._finalise_top_start(prov["top_end"])
         self.own_range_count += 2
         self.ranges.extend((prov["range"], rng))
-        return ev + self._count(dip["bottom_i"], dip["lowering_from"], i)
+        return ev + self._count(dip["bottom_i"], dip["lowering_from"], i, own_range=True)
 
     def _partial(self, dip: dict) -> list[tuple]:
         end = dip["top_since"]
@@ -272,7 +274,7 @@ class RepStateMachine:
             return []
         self._pending = None
         seg = Segment("counted", "top", (p["lowering_from"], p["bottom_i"]),
-                      (p["bottom_i"], i_end), (p["top_since"], i_end), closed)
+                      (p["bottom_i"], i_end), (p["top_since"], i_end), closed, p["own_range"])
         self.min_seen_i = self._keep_provisional(max(0, self._top_since_i))
         return [("segment", seg)]
 

@@ -193,8 +193,10 @@ def test_view_seated_machine_knee_bent(facing):
     assert v.profile == K.SEATED and v.front_sign == facing
     assert v.facing == ("right" if facing > 0 else "left")
     assert v.knee_angle_deg == pytest.approx(95.0, abs=1e-9)
-    # thigh_from_vertical is the angle of the knee→hip line from image-up (thigh 85° forward)
-    assert v.thigh_from_vertical_deg == pytest.approx(95.0, abs=1e-9)
+    # leg_from_vertical is the angle of the ankle→hip line from image-up
+    b = body(95.0, 85.0, facing)
+    leg = np.degrees(np.arctan2(abs(b.hip[0] - b.ankle[0]), b.ankle[1] - b.hip[1]))
+    assert v.leg_from_vertical_deg == pytest.approx(leg, abs=1e-9)
     assert v.shoulder_ratio == pytest.approx(30.0 / 150.0) and v.frontal is False
 
 
@@ -205,28 +207,39 @@ def test_view_knee_bent_boundary_with_the_default_threshold(knee, want):
     assert v.profile == want and v.knee_angle_deg == pytest.approx(knee, abs=1e-9)
 
 
-@pytest.mark.parametrize("thigh_from_vertical, want", [(34.5, K.SEATED), (35.5, K.PRONE)])
-def test_view_standing_hinge_boundary(thigh_from_vertical, want):
-    # straight legs, the knee→hip line ``thigh_from_vertical`` from image-up (a standing hinge)
-    v = K.decide_view([body(180.0, 180.0 - thigh_from_vertical) for _ in range(4)], "auto", 0.5)
-    assert v.thigh_from_vertical_deg == pytest.approx(thigh_from_vertical, abs=1e-9)
+@pytest.mark.parametrize("leg_from_vertical, want", [(24.5, K.SEATED), (25.5, K.PRONE)])
+def test_view_standing_hinge_boundary(leg_from_vertical, want):
+    # straight legs, the ankle→hip line ``leg_from_vertical`` from image-up (a standing hinge)
+    v = K.decide_view([body(180.0, 180.0 - leg_from_vertical) for _ in range(4)], "auto", 0.5)
+    assert v.leg_from_vertical_deg == pytest.approx(leg_from_vertical, abs=1e-9)
     assert v.profile == want
+
+
+@pytest.mark.parametrize("facing", [1.0, -1.0])
+def test_view_standing_hinge_is_the_whole_leg_not_the_thigh(facing):
+    # knees bent to 140° (not a seat) with the thigh 35° from vertical but the foot under the
+    # hip: a standing hinge (seated meaning); the same thigh on a straight leg is a 45° bench
+    bent = body(140.0, 145.0, facing)
+    leg = np.degrees(np.arctan2(abs(bent.hip[0] - bent.ankle[0]), bent.ankle[1] - bent.hip[1]))
+    assert leg < 25.0
+    assert K.decide_view([bent] * 4, "auto", 0.5).profile == K.SEATED
+    assert K.decide_view([body(180.0, 145.0, facing)] * 4, "auto", 0.5).profile == K.PRONE
 
 
 def test_view_thresholds_are_arguments():
     bodies = [body(120.0, 100.0) for _ in range(4)]
     assert K.decide_view(bodies, "auto", 0.5).profile == K.SEATED
     assert K.decide_view(bodies, "auto", 0.5, knee_bent_deg=110.0).profile == K.PRONE
-    hinge = [body(180.0, 150.0) for _ in range(4)]  # 30° from vertical
+    hinge = [body(180.0, 160.0) for _ in range(4)]  # 20° from vertical
     assert K.decide_view(hinge, "auto", 0.5).profile == K.SEATED
-    assert K.decide_view(hinge, "auto", 0.5, thigh_upright_deg=25.0).profile == K.PRONE
+    assert K.decide_view(hinge, "auto", 0.5, leg_upright_deg=15.0).profile == K.PRONE
 
 
 def test_view_knees_hidden_by_the_pad_give_seated_and_no_leg_angles():
     straight = [body(175.0, 95.0, knee_vis=0.2) for _ in range(9)]
     v = K.decide_view(straight, "auto", 0.5)
     assert v.profile == K.SEATED and math.isnan(v.knee_angle_deg)
-    assert math.isnan(v.thigh_from_vertical_deg)
+    assert math.isnan(v.leg_from_vertical_deg)
     # the ankle counts too; visibility exactly at min_visibility counts as seen
     assert K.decide_view([body(175.0, 95.0, ankle_vis=0.4)] * 9, "auto", 0.5).profile == K.SEATED
     assert K.decide_view([body(175.0, 95.0, knee_vis=0.5)] * 9, "auto", 0.5).profile == K.PRONE
@@ -495,6 +508,48 @@ def test_same_person_jump_scale_and_keep_limits(dx, torso, t, same):
     # a refused body leaves the track as it was; an accepted one moves it
     want = (200.0 + dx, torso, t0 + t) if same else (200.0, 150.0, t0)
     assert tr.track[0] == pytest.approx([want[0], 300.0]) and tr.track[1:] == pytest.approx(want[1:])
+
+
+def leaning(hip_x: float, lean_deg: float, torso: float = 150.0) -> PoseFrame:
+    """``person`` with the trunk turned ``lean_deg`` clockwise on screen from upright, about the hip."""
+    f = person(hip_x, torso=torso)
+    a = np.radians(lean_deg)
+    xy = f.xy.copy()
+    for j in (L.LEFT_SHOULDER, L.RIGHT_SHOULDER):
+        xy[j] = (hip_x + torso * np.sin(a), 300.0 - torso * np.cos(a))
+    return PoseFrame(f.t_s, xy, f.visibility, None, None, f.image_wh)
+
+
+@pytest.mark.parametrize("lean, dt, same", [
+    (29.0, 0.0, True), (31.0, 0.0, False),  # TURN_DEG 30 between two frames at the same time
+    (49.0, 0.05, True), (51.0, 0.05, False),  # + TURN_DPS 400 deg/s x 0.05 s = 50 deg
+    (-49.0, 0.05, True), (-51.0, 0.05, False),  # either way round
+    (120.0, 1.01, True),  # not seen for longer than KEEP_S: anyone may take the track up
+])
+def test_same_person_refuses_a_trunk_turned_faster_than_a_lift(lean, dt, same):
+    from formcheck.core.tracking import ExerciserTrack
+
+    tr = ExerciserTrack()
+    assert tr.same_person(10.0, K.body_from_frame(leaning(200.0, 80.0)))  # leaning far forward
+    assert tr.trunk_dir == pytest.approx([np.sin(np.radians(80.0)), -np.cos(np.radians(80.0))])
+    other = K.body_from_frame(leaning(200.0, 80.0 + lean))  # the same hip: only the trunk differs
+    assert tr.continues(10.0 + dt, other) is same
+    assert tr.same_person(10.0 + dt, other) is same
+    assert tr.track[2] == (10.0 + dt if same else 10.0)
+
+
+def test_pick_skips_a_passer_by_whose_hip_is_nearer():
+    """A standing passer-by crossing a lying exerciser: the nearer hip is not taken when its
+    trunk is upright and the exerciser's is level."""
+    from formcheck.core.tracking import ExerciserTrack
+
+    tr = ExerciserTrack()
+    lying = leaning(200.0, 90.0)
+    assert tr.same_person(0.0, K.body_from_frame(lying))
+    passer, exerciser = leaning(201.0, 0.0), leaning(230.0, 95.0)
+    assert tr.pick(0.033, [passer, exerciser]) is exerciser
+    assert tr.pick(0.033, [passer]) is passer  # nobody fits: the nearest, which same_person refuses
+    assert not tr.same_person(0.033, K.body_from_frame(passer))
 
 
 def test_same_person_refuses_a_collapsed_torso():

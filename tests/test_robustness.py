@@ -118,11 +118,7 @@ XFAIL: dict[str, str] = {
     "prone-noise6px-seed1": _NOISE,
     "seated-roll-10": ("the true vertical comes from the scene image (media/roll.py), which landmarks "
                        "alone do not carry (issue #10)"),
-    "prone-roll-10": "a 10° roll turns the prone legs toward the seated profile's thigh rule (issue #10)",
-    "prone-yaw45": "45° yaw is refused as a frontal view (issue #10)",
     "prone-pad-occlusion": "knees hidden all along: the prone leg line is never seen (issue #10)",
-    "prone-walk-in": "the walk-in's leg motion is not yet told from the mount in this cell (issue #10)",
-    "prone-bystander": "the bystander replaces the exerciser long enough to reset the prone set (issue #10)",
 }
 
 

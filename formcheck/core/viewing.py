@@ -41,6 +41,10 @@ class ViewSteps:
             span = float(np.max(np.linalg.norm(pts - pts[-1], axis=1)))
             if span > kc.setup_leg_motion * torso:
                 self._legs_moved_t = t
+                # The prone leg line is the median of still legs: forget the moving ones (a
+                # standing walk-in or the mount would skew it for seconds after).
+                self._thighs.clear()
+                self._thighs_w.clear()
         # Set-up lasts until the legs have been still for setup_still_s.
         self.setting_up = t - self._legs_moved_t < kc.setup_still_s
         if b.visibility["knee"] >= kc.min_visibility:
@@ -56,7 +60,7 @@ class ViewSteps:
     def _view_from(self, bodies: list[K.Body]) -> K.ViewFacts:
         kc = self.cfg.kinematics
         return K.decide_view(bodies, kc.profile, kc.frontal_ratio, kc.auto_knee_bent_deg,
-                             kc.auto_thigh_upright_deg, kc.min_visibility)
+                             kc.auto_leg_upright_deg, kc.min_visibility)
 
     def _recheck_view(self, t: float) -> list[Event]:
         """Until a set starts, re-decide the view on the latest window; switch when it changed."""

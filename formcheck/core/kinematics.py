@@ -130,7 +130,7 @@ class ViewFacts:
     frontal: bool
     shoulder_ratio: float
     knee_angle_deg: float
-    thigh_from_vertical_deg: float
+    leg_from_vertical_deg: float  # the hip→ankle line from image-up (deg, median)
 
     @property
     def facing(self) -> str:
@@ -139,13 +139,16 @@ class ViewFacts:
 
 def decide_view(
     bodies: list[Body], requested_profile: str, frontal_ratio: float,
-    knee_bent_deg: float = 135.0, thigh_upright_deg: float = 35.0, min_visibility: float = 0.5,
+    knee_bent_deg: float = 135.0, leg_upright_deg: float = 25.0, min_visibility: float = 0.5,
 ) -> ViewFacts:
     """Choose profile (if ``auto``), facing and frontal-ness from a few seconds of bodies.
 
-    ``auto``: a knee bent more than ``knee_bent_deg`` (seated on a machine) or a thigh within
-    ``thigh_upright_deg`` of vertical (standing hip hinge) gives ``seated``; near-straight legs
-    that are not upright give ``prone``. Knees hidden by a pad (knee and ankle seen, at
+    ``auto``: a knee bent more than ``knee_bent_deg`` (seated on a machine) or a leg (the
+    hip→ankle line) within ``leg_upright_deg`` of vertical (standing hip hinge) gives
+    ``seated``; near-straight legs that are not upright give ``prone``. The whole leg, not the
+    thigh: a standing hinge keeps the feet under the hips even when its knees bend (hinges
+    filmed side-on: median 5–8° from vertical), while a 45° bench keeps the legs near 45°, so a
+    camera rolled by 10° still leaves 10° on either side of the default 25°. Knees hidden by a pad (knee and ankle seen, at
     ``min_visibility``, in fewer than a third of the frames or fewer than 3) give ``seated``:
     the prone angle needs the thigh line.
     """
@@ -162,13 +165,13 @@ def decide_view(
         knee = np.array([b.knee for b in legs])
         ankle = np.array([b.ankle for b in legs])
         knee_angle = float(np.median(np.abs(signed_angle_deg(k_hip - knee, ankle - knee))))
-        thigh_vert = float(np.median(np.abs(signed_angle_deg(UP, k_hip - knee))))
+        leg_vert = float(np.median(np.abs(signed_angle_deg(UP, k_hip - ankle))))
     else:
-        knee_angle, thigh_vert = math.nan, math.nan
+        knee_angle, leg_vert = math.nan, math.nan
     bent = knees_seen and knee_angle < knee_bent_deg
     if requested_profile in (SEATED, PRONE):
         profile = requested_profile
-    elif not knees_seen or bent or thigh_vert < thigh_upright_deg:
+    elif not knees_seen or bent or leg_vert < leg_upright_deg:
         profile = SEATED  # knee bent on a seat, standing (hip hinge), or legs hidden by the pads
     else:
         profile = PRONE  # legs near straight and not vertical: torso in line with the legs
@@ -183,7 +186,7 @@ def decide_view(
         if profile == PRONE:
             votes += (b.shoulder[0] - b.hip[0]) / scale  # the head end is the front of the set
     front_sign = 1.0 if votes >= 0 else -1.0
-    return ViewFacts(profile, front_sign, ratio > frontal_ratio, ratio, knee_angle, thigh_vert)
+    return ViewFacts(profile, front_sign, ratio > frontal_ratio, ratio, knee_angle, leg_vert)
 
 
 def rotate_deg(v: np.ndarray, deg: float) -> np.ndarray:

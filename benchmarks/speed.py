@@ -14,8 +14,12 @@ alike), and the medians are reported in ms per frame and frames per second:
   model loading (timed apart, like the probe's shared model) is not in the per-frame figure
 
 ``analyze / (decode+model)`` is the throughput ratio (frames/s of analyze ÷ frames/s of the
-decode + model loop). Above 1.0 the prefetch thread hides decoding behind the model on the
-second core. An extra line times the model alone with ``num_poses=3`` against ``num_poses=1``.
+decode + model loop, one model). Above 1.0 the prefetch thread hides decoding behind the model,
+and the pool of ``pose.workers`` models finds several frames' poses at once, on the other core.
+
+Before and after: one line times one model alone with today's settings against 0.1's
+(``num_poses`` 1, tracked in VIDEO mode); another times ``analyze`` of each clip both ways,
+alternating, in wall time and in CPU time (all threads).
 
     python benchmarks/speed.py                          # dev01_seated_r.mp4 -> 720p60 + 640x480
     python benchmarks/speed.py CLIP --repeats 7 --seconds 8 --json speed.json
@@ -147,8 +151,13 @@ def bench_clip(clip: Path, cfg, est, repeats: int) -> dict:
     }
 
 
+OLD_POSE = {"num_poses": 1, "tracking": True, "workers": 1}  # formcheck 0.1's pose model settings
+
+
 def bench_num_poses(clip: Path, cfg, n_frames: int, repeats: int) -> dict:
-    """Model time per frame with num_poses=1 and 3 (same frames, alternating)."""
+    """Model time per frame, one model, same frames, alternating: 0.1's settings (one person,
+    VIDEO mode: tracked, detected only when lost) against today's (three people, IMAGE mode: the
+    pose found afresh in every frame)."""
     from dataclasses import replace
 
     from formcheck.media.pose import make_estimator
@@ -157,20 +166,61 @@ def bench_num_poses(clip: Path, cfg, n_frames: int, repeats: int) -> dict:
     pc = cfg.pose
     with VideoSource(clip, pc.max_side_px, 0, **SERIAL) as src:
         frames = [fr for _, fr in zip(range(n_frames), src)]
-    ests = {n: make_estimator(replace(pc, num_poses=n)) for n in (1, 3)}
-    t: dict[int, list[float]] = {1: [], 3: []}
+    ests = {"0.1": make_estimator(replace(pc, **OLD_POSE)), "now": make_estimator(replace(pc, workers=1))}
+    t: dict[str, list[float]] = {k: [] for k in ests}
     for _ in range(repeats):
-        for n, est in ests.items():
+        for k, est in ests.items():
             est.new_stream()
             a = time.perf_counter()
             for fr in frames:
                 est.detect_all(fr.image, fr.t_s)
-            t[n].append((time.perf_counter() - a) / len(frames))
+            t[k].append((time.perf_counter() - a) / len(frames))
     for est in ests.values():
         est.close()
-    med = {n: statistics.median(v) for n, v in t.items()}
-    return {"frames": len(frames), "ms_per_frame": {str(n): 1000 * m for n, m in med.items()},
-            "slowdown_3_vs_1": med[3] / med[1]}
+    med = {k: statistics.median(v) for k, v in t.items()}
+    return {"frames": len(frames), "ms_per_frame": {k: 1000 * m for k, m in med.items()},
+            "slowdown_now_vs_0.1": med["now"] / med["0.1"]}
+
+
+def cpu_s() -> float:
+    """CPU time of this process so far, every thread (s)."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def bench_before_after(clip: Path, cfg, repeats: int) -> dict:
+    """``analyze`` of one clip with 0.1's pose settings and with today's (a pool of
+    ``pose.workers`` models), alternating runs: wall time and CPU time per frame."""
+    from dataclasses import replace
+
+    from formcheck.app.pipeline import analyze_clip
+    from formcheck.media.pose import make_estimator
+
+    pcs = {"0.1": replace(cfg.pose, **OLD_POSE), "now": cfg.pose}
+    ests = {k: make_estimator(pc) for k, pc in pcs.items()}
+    cfgs = {k: replace(cfg, pose=pc) for k, pc in pcs.items()}
+    wall: dict[str, list[float]] = {k: [] for k in ests}
+    cpu: dict[str, list[float]] = {k: [] for k in ests}
+    frames = 0
+    for k, est in ests.items():  # untimed warm-up
+        analyze_clip(clip, cfgs[k], estimator=est)
+    for r in range(repeats):
+        for k, est in ests.items():
+            est.new_stream()
+            a, c = time.perf_counter(), cpu_s()
+            res = analyze_clip(clip, cfgs[k], estimator=est)
+            wall[k].append(time.perf_counter() - a)
+            cpu[k].append(cpu_s() - c)
+            frames = res.report["summary"]["frames_analysed"]
+            print(f"{clip.name} before/after run {r + 1}/{repeats} {k:<4} {wall[k][-1]:.2f} s",
+                  file=sys.stderr, flush=True)
+    for est in ests.values():
+        est.close()
+    ms = {k: 1000 * statistics.median(v) / frames for k, v in wall.items()}
+    cpu_ms = {k: 1000 * statistics.median(v) / frames for k, v in cpu.items()}
+    return {"clip": str(clip), "frames": frames, "workers": cfg.pose.workers,
+            "wall_ms_per_frame": ms, "cpu_ms_per_frame": cpu_ms,
+            "wall_ratio_now_vs_0.1": ms["now"] / ms["0.1"], "cpu_ratio_now_vs_0.1": cpu_ms["now"] / cpu_ms["0.1"]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -204,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
             results.append(bench_clip(clip, cfg, est, args.repeats))
         est.close()
         poses = bench_num_poses(sd, cfg, 60, args.repeats) if args.num_poses else None
+        before_after = [bench_before_after(c, cfg, args.repeats) for c in (hd, sd)]
     peak = rss_mb()
 
     print(f"\nsource {src.name}, first {args.seconds:g} s; max_fps {pc.max_fps:g}; median of "
@@ -223,15 +274,20 @@ def main(argv: list[str] | None = None) -> int:
           + "; ".join(f"{Path(r['clip']).stem} " + " ".join(f"{x:.3f}" for x in r["ratio_per_pair"])
                       for r in results))
     if poses:
-        print(f"num_poses=3 vs 1 (model alone, {poses['frames']} frames of the 640x480 clip): "
-              f"{poses['ms_per_frame']['3']:.2f} vs {poses['ms_per_frame']['1']:.2f} ms/frame, "
-              f"x{poses['slowdown_3_vs_1']:.2f}")
+        print(f"one model alone, {poses['frames']} frames of the 640x480 clip: today's settings "
+              f"(num_poses 3, IMAGE mode) {poses['ms_per_frame']['now']:.2f} vs 0.1's (num_poses 1, "
+              f"VIDEO mode) {poses['ms_per_frame']['0.1']:.2f} ms/frame, x{poses['slowdown_now_vs_0.1']:.2f}")
+    for b in before_after:
+        w, c = b["wall_ms_per_frame"], b["cpu_ms_per_frame"]
+        print(f"analyze {Path(b['clip']).stem}: now ({b['workers']} pose workers) {w['now']:.2f} ms/frame "
+              f"wall, {c['now']:.2f} CPU; 0.1's pose settings {w['0.1']:.2f} wall, {c['0.1']:.2f} CPU; "
+              f"wall x{b['wall_ratio_now_vs_0.1']:.3f}, CPU x{b['cpu_ratio_now_vs_0.1']:.3f}")
     print(f"peak RSS {peak:.0f} MB (ru_maxrss, whole process)")
     if args.json:
         Path(args.json).write_text(json.dumps({
             "source": str(src), "seconds": args.seconds, "repeats": args.repeats,
             "max_fps": pc.max_fps, "model_load_s": load_s, "clips": results,
-            "num_poses": poses, "peak_rss_mb": peak,
+            "num_poses": poses, "before_after": before_after, "peak_rss_mb": peak,
         }, indent=1) + "\n")
     return 0
 

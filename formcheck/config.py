@@ -40,7 +40,9 @@ class PoseConfig:
     min_tracking_confidence: float = _f(0.5, "MediaPipe tracking confidence, 0-1", 0.0, 1.0)
     max_side_px: int = _f(1280, "downscale frames whose longer side exceeds this (0 = never)", 0, 10000)
     max_fps: float = _f(0.0, "offline: analyse at most this many frames per second (0 = every frame)", 0.0, 1000.0)
-    num_poses: int = _f(3, "people detected per frame: the exerciser is picked by their track (3: MediaPipe re-detects every frame, steadier landmarks on real clips; 1: faster, the most prominent person, tracked)", 1, 10)
+    num_poses: int = _f(3, "people detected per frame: the exerciser is picked by their track (3: the pose is found afresh in every frame, steadier landmarks on real clips; 1 with tracking: faster per frame, the most prominent person)", 1, 10)
+    tracking: bool = _f(False, "MediaPipe VIDEO mode, the pose tracked from frame to frame (with num_poses > 1 MediaPipe re-detects every frame anyway and gives the same landmarks as without; false: IMAGE mode, every frame on its own, so that workers can run frames in parallel)")
+    workers: int = _f(2, "without tracking: pose models finding the poses of this many frames at once (the same poses as one model, on more cores)", 1, 16)
 
 
 @dataclass

@@ -344,6 +344,36 @@ def test_native_log_filter_drops_native_lines_and_keeps_the_rest():
     assert out.stdout.strip() == "dropped 3"
 
 
+def test_native_log_filter_blocks_overlapping_in_two_threads():
+    """Two pose models in parallel: fd 2 stays captured until the last block closes, the lines
+    of a block that closes while another is open come out at once, nothing is lost."""
+    out = _run_py(
+        "import os, sys, threading\n"
+        "from formcheck.media.native import NativeLogFilter\n"
+        "ino = os.fstat(2).st_ino\n"
+        "fa, fb = NativeLogFilter(), NativeLogFilter()\n"
+        "a_in, b_done = threading.Event(), threading.Event()\n"
+        "def a():\n"
+        "    with fa:\n"
+        "        a_in.set()\n"
+        f"        os.write(2, {NATIVE.encode()!r})\n"
+        "        b_done.wait(30)\n"
+        "        print('kept a', file=sys.stderr)\n"
+        "def b():\n"
+        "    a_in.wait(30)\n"
+        "    with fb:\n"
+        f"        os.write(2, {NATIVE.encode()!r})\n"
+        "        print('kept b', file=sys.stderr)\n"
+        "    print('b closed, still captured', os.fstat(2).st_ino != ino)\n"
+        "    b_done.set()\n"
+        "ts = [threading.Thread(target=a), threading.Thread(target=b)]\n"
+        "[t.start() for t in ts]; [t.join() for t in ts]\n"
+        "print('dropped', fa.dropped + fb.dropped, 'restored', os.fstat(2).st_ino == ino)\n")
+    assert out.returncode == 0, out.stderr
+    assert out.stderr.splitlines() == ["kept b", "kept a"]
+    assert out.stdout.splitlines() == ["b closed, still captured True", "dropped 2 restored True"]
+
+
 @pytest.mark.e2e
 def test_no_native_warning_on_a_clip_without_a_person(tmp_path):
     """The model runs on a blank clip in a subprocess; MediaPipe's C++ log lines (also when

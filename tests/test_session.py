@@ -98,6 +98,68 @@ def test_stop_ends_the_loop_after_the_current_frame():
     assert s.analyzer.frames_total == 10
 
 
+class ShuffledPool(Replayed):
+    """A fake pool of pose models (``submit``): each frame's poses are found in another thread
+    after a delay that makes later frames finish first; records how far ahead it was asked."""
+
+    workers = 2
+
+    def __init__(self, poses):
+        super().__init__(poses)
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.pool = ThreadPoolExecutor(3)
+        self.submitted: list[float] = []
+        self.futures: list = []
+
+    def detect_all(self, image, t_s):
+        p = self.detect(image, t_s)
+        return [] if p is None else [p]
+
+    def submit(self, image, t_s):
+        import time
+
+        k = len(self.submitted)
+        self.submitted.append(t_s)
+
+        def job():
+            time.sleep(0.004 if k % 3 == 0 else 0.0)  # every third frame is slowest
+            return self.detect_all(image, t_s)
+
+        fut = self.pool.submit(job)
+        self.futures.append(fut)
+        return fut
+
+
+def test_a_pool_of_models_runs_ahead_and_gives_the_same_result_in_order():
+    poses = _poses()
+    cfg = load_config()
+    with Session(cfg, Replayed(poses)) as s:
+        s.run(Frame(k, t) for k, (t, _) in enumerate(poses))
+        want = s.finish()
+    pool = ShuffledPool(poses)
+    order = []
+    with Session(cfg, pool, [CallbackSink(on_step=lambda st: order.append(st.t_s))]) as s:
+        n = s.run(Frame(k, t) for k, (t, _) in enumerate(poses))
+        got = s.finish()
+    assert n == len(poses) and order == [t for t, _ in poses]  # analysed one by one, in order
+    assert [r.to_dict() for r in got.reps] == [r.to_dict() for r in want.reps]
+    assert np.array_equal(got.series["extension_deg"], want.series["extension_deg"], equal_nan=True)
+
+
+def test_a_pool_stops_after_the_current_frame_and_cancels_what_ran_ahead():
+    poses = _poses()
+    pool = ShuffledPool(poses)
+    s = Session(load_config(), pool)
+    s.sinks.append(CallbackSink(on_step=lambda st: s.stop() if st.frame.index == 9 else None))
+    assert s.run(Frame(k, t) for k, (t, _) in enumerate(poses)) == 10
+    assert s.analyzer.frames_total == 10
+    # workers + 1 frames in flight at most: frames 10-12 were asked for, no more
+    assert pool.submitted == [t for t, _ in poses[:13]]
+    pool.pool.shutdown(wait=True)
+    assert all(f.done() for f in pool.futures)
+
+
 def test_step_after_finish_is_refused():
     poses = _poses()
     s = Session(load_config(), Replayed(poses))
@@ -142,6 +204,29 @@ def shared_estimator():
     est = make_estimator(load_config().pose)
     yield est
     est.close()
+
+
+@pytest.mark.e2e
+def test_a_pool_of_image_mode_models_gives_the_report_of_one_video_mode_model():
+    """`pose.tracking = false` with 2 workers (the default) == 1 worker == VIDEO mode with
+    num_poses 3, byte for byte, on the bundled sample clip."""
+    from dataclasses import replace
+
+    from formcheck.app.pipeline import analyze_clip
+    from formcheck.media.pose import PoseEstimatorPool, make_estimator
+
+    clip = ROOT / "formcheck" / "data" / "dev01_seated_r.mp4"
+    cfg = load_config()
+    reports = {}
+    for name, pc in (("pool", cfg.pose), ("one", replace(cfg.pose, workers=1)),
+                     ("video", replace(cfg.pose, tracking=True))):
+        with make_estimator(pc) as est:
+            assert isinstance(est, PoseEstimatorPool) is (name == "pool")
+            rep = analyze_clip(str(clip), cfg, estimator=est).report
+        rep.pop("config", None), rep.pop("config_digest", None)
+        reports[name] = json.dumps(rep, sort_keys=True)
+    assert json.loads(reports["pool"])["summary"]["rep_count"] == 3
+    assert reports["pool"] == reports["one"] == reports["video"]
 
 
 class Recorded:

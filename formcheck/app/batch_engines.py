@@ -37,7 +37,7 @@ _ESTIMATOR_KEY: tuple | None = None
 def _pose_key(cfg: Config) -> tuple:
     pc = cfg.pose
     return (pc.model, pc.min_detection_confidence, pc.min_presence_confidence,
-            pc.min_tracking_confidence)
+            pc.min_tracking_confidence, pc.num_poses, pc.tracking, pc.workers)
 
 
 def worker_estimator(cfg: Config):

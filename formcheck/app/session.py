@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -194,8 +195,12 @@ class Session:
         """Ask :meth:`run` to return after the frame being analysed (a sink may call it)."""
         self._stop = True
 
-    def step(self, frame: SourceFrame) -> Step:
-        """Analyse one frame: pose, analysis, then every sink."""
+    def step(self, frame: SourceFrame, poses: list[PoseFrame] | None = None) -> Step:
+        """Analyse one frame: pose, analysis, then every sink.
+
+        ``poses``: the pose model's people in this frame, when :meth:`run` already had them
+        detected (a pool of models running ahead); ``None`` runs the model here.
+        """
         if self.result is not None:
             raise RuntimeError("Session.step() after finish(): start a new Session for a new set")
         if getattr(frame, "cut", False):
@@ -204,7 +209,10 @@ class Session:
             new_stream = getattr(self.estimator, "new_stream", None)
             if new_stream is not None:
                 new_stream()
-        if self.config.pose.num_poses > 1 and hasattr(self.estimator, "detect_all"):
+        if poses is not None:
+            pose = (self.analyzer.pick_exerciser(frame.t_s, poses) if self.config.pose.num_poses > 1
+                    else (poses[0] if poses else None))
+        elif self.config.pose.num_poses > 1 and hasattr(self.estimator, "detect_all"):
             # Several people: follow the exerciser's track, ignore the others.
             pose = self.analyzer.pick_exerciser(frame.t_s, self.estimator.detect_all(frame.image, frame.t_s))
         else:
@@ -224,6 +232,9 @@ class Session:
 
         Returns the number of frames analysed by this call.
         """
+        submit = getattr(self.estimator, "submit", None)
+        if submit is not None:
+            return self._run_ahead(frames, submit)
         n = 0
         for frame in frames:
             self.step(frame)
@@ -231,6 +242,31 @@ class Session:
             if self._stop:
                 break
         return n
+
+    def _run_ahead(self, frames: Iterable[SourceFrame], submit: Callable) -> int:
+        """The frame loop with a pool of pose models (:class:`PoseEstimatorPool`): the next
+        frames' poses are being found while this one is analysed; frames are still analysed one
+        by one, in order, so the result is the one :meth:`step` alone gives."""
+        depth = int(getattr(self.estimator, "workers", 1)) + 1
+        ahead: deque = deque()
+        n = 0
+        try:
+            for frame in frames:
+                ahead.append((frame, submit(frame.image, frame.t_s)))
+                if len(ahead) > depth:
+                    f, fut = ahead.popleft()
+                    self.step(f, fut.result())
+                    n += 1
+                    if self._stop:
+                        return n
+            while ahead and not self._stop:
+                f, fut = ahead.popleft()
+                self.step(f, fut.result())
+                n += 1
+            return n
+        finally:
+            for _, fut in ahead:
+                fut.cancel()
 
     def warn(self, message: str) -> None:
         """Add a warning to the set's result (before :meth:`finish`)."""

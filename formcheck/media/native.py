@@ -48,91 +48,109 @@ class NativeLogFilter:
     """Drop MediaPipe's native log lines written to fd 2 inside ``with`` blocks, keep the rest.
 
     Unlike :func:`quiet_native_stderr` (which sends fd 2 to /dev/null), fd 2 goes to a
-    temporary file for the duration of the block; afterwards every line that is not a native
-    log line (glog/absl prefix, see :data:`NATIVE_LINE`) is copied to the real stderr. So a
-    warning that another thread (the decoding thread) logs while the model runs is delayed by
-    at most one frame, never lost. The cost is a few system calls per block (~20 us).
-    With debug logging or ``FORMCHECK_NATIVE_LOGS=1`` nothing is filtered.
+    temporary file while any block is open; at the end of each block the complete lines written
+    so far that are not native log lines (glog/absl prefix, see :data:`NATIVE_LINE`) are copied
+    to the real stderr. So a warning that another thread (the decoding thread) logs while the
+    model runs is delayed by at most one frame, never lost. The cost is a few system calls per
+    block (~20 us). With debug logging or ``FORMCHECK_NATIVE_LOGS=1`` nothing is filtered.
+
+    Blocks may overlap in several threads (pose models running in parallel): fd 2 is redirected
+    when the first opens and restored when the last closes; the redirection, the capture file and
+    the read position are shared by every filter of the process.
     """
 
-    _lock = threading.Lock()
+    _lock = threading.Lock()  # guards the shared state below
+    _depth = 0  # blocks open in any thread
+    _fd: int | None = None  # the capture file (shared, kept for the process)
+    _saved: int | None = None  # the real stderr while fd 2 is redirected
+    _pos = 0  # bytes of the capture file already handled
 
     def __init__(self) -> None:
         self.enabled = not (log.isEnabledFor(logging.DEBUG)
                             or os.environ.get("FORMCHECK_NATIVE_LOGS") == "1")
-        self._fd: int | None = None
-        self._saved: int | None = None
+        self._open = 0  # this filter's blocks open (it may be entered by several threads)
         self.dropped = 0
 
-    def _capture_fd(self) -> int:
-        if self._fd is None:
+    @classmethod
+    def _capture_fd(cls) -> int:
+        if cls._fd is None:
             f = tempfile.TemporaryFile()
-            self._fd = os.dup(f.fileno())
+            cls._fd = os.dup(f.fileno())
             f.close()
-        return self._fd
+        return cls._fd
 
     def __enter__(self) -> NativeLogFilter:
         if not self.enabled:
             return self
-        self._lock.acquire()
-        try:
-            fd = self._capture_fd()
-            sys.stderr.flush()
-            self._saved = os.dup(2)
-            os.dup2(fd, 2)
-        except OSError:
-            self._restore()
-            self.enabled = False
+        cls = NativeLogFilter
+        with cls._lock:
+            if cls._depth == 0:
+                try:
+                    fd = cls._capture_fd()
+                    sys.stderr.flush()
+                    cls._saved = os.dup(2)
+                    os.dup2(fd, 2)
+                except OSError:
+                    if cls._saved is not None:
+                        os.close(cls._saved)
+                        cls._saved = None
+                    self.enabled = False
+                    return self
+            cls._depth += 1
+            self._open += 1
         return self
 
-    def _restore(self) -> None:
-        if self._saved is not None:
-            os.dup2(self._saved, 2)
-            os.close(self._saved)
-            self._saved = None
-        if self._lock.locked():
-            self._lock.release()
-
     def __exit__(self, *exc) -> None:
-        if not self.enabled or self._saved is None:
-            return
-        try:
-            sys.stderr.flush()
-        except (OSError, ValueError):
-            pass
-        self._restore()
-        fd = self._fd
+        cls = NativeLogFilter
+        with cls._lock:
+            if not self.enabled or self._open == 0:
+                return
+            self._open -= 1
+            cls._depth -= 1
+            try:
+                sys.stderr.flush()
+            except (OSError, ValueError):
+                pass
+            last = cls._depth == 0
+            data = cls._take(last)
+            out = cls._saved
+            if last:
+                os.dup2(cls._saved, 2)
+                os.close(cls._saved)
+                cls._saved = None
+                out = 2
+            keep = []
+            for line in data.splitlines(keepends=True):
+                if NATIVE_LINE.match(line):
+                    self.dropped += 1
+                else:
+                    keep.append(line)
+            if keep:
+                try:
+                    os.write(out, b"".join(keep))
+                except OSError:
+                    pass
+
+    @classmethod
+    def _take(cls, everything: bool) -> bytes:
+        """The captured bytes not yet handled: complete lines only while other blocks are open
+        (their threads may be mid-line), everything (and an emptied file) when none is."""
+        fd = cls._fd
         size = os.fstat(fd).st_size
-        if not size:
-            return
-        os.lseek(fd, 0, os.SEEK_SET)
         data = b""
-        while len(data) < size:
-            chunk = os.read(fd, size - len(data))
+        while cls._pos + len(data) < size:
+            chunk = os.pread(fd, size - cls._pos - len(data), cls._pos + len(data))
             if not chunk:
                 break
             data += chunk
-        os.ftruncate(fd, 0)
-        os.lseek(fd, 0, os.SEEK_SET)
-        keep = []
-        for line in data.splitlines(keepends=True):
-            if NATIVE_LINE.match(line):
-                self.dropped += 1
-            else:
-                keep.append(line)
-        if keep:
-            try:
-                os.write(2, b"".join(keep))
-            except OSError:
-                pass
+        if everything:
+            os.ftruncate(fd, 0)
+            os.lseek(fd, 0, os.SEEK_SET)
+            cls._pos = 0
+            return data
+        end = data.rfind(b"\n") + 1
+        cls._pos += end
+        return data[:end]
 
     def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-
-    def __del__(self) -> None:  # pragma: no cover - safety net
-        try:
-            self.close()
-        except Exception:
-            pass
+        """Nothing to release: the capture file is shared and kept for the process."""

@@ -1,8 +1,9 @@
 """Pose estimation with MediaPipe Tasks ``PoseLandmarker`` (edge module).
 
 :class:`PoseEstimator` turns a BGR frame and its time into a :class:`PoseFrame` in pixels, or
-``None`` when no person is found. VIDEO mode (tracking between frames, strictly increasing
-timestamps) is used for files and for the live loop's latest-frame-wins capture.
+``None`` when no person is found. By default (``pose.tracking = false``, ``num_poses = 3``) each
+frame is analysed on its own (IMAGE mode), and :class:`PoseEstimatorPool` runs several frames
+at once; VIDEO mode (tracking between frames, strictly increasing timestamps) is the option.
 
 With ``num_poses > 1`` :meth:`PoseEstimator.detect_all` returns every person found (for
 choosing the exerciser among several people); :meth:`PoseEstimator.detect` keeps returning one.
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,7 +39,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 class PoseEstimator:
-    """A MediaPipe PoseLandmarker in VIDEO mode.
+    """A MediaPipe PoseLandmarker, in VIDEO mode (``tracking``) or IMAGE mode.
+
+    VIDEO mode tracks the pose from the last frame's landmarks and detects only when it lost
+    it, or, with ``num_poses > 1``, when fewer people are tracked than asked for: with one
+    person in view it then detects in every frame, and its landmarks equal IMAGE mode's (checked
+    on the renders: identical to the last bit). IMAGE mode finds the pose in each frame on its
+    own, so frames can go to several models at once (:class:`PoseEstimatorPool`).
 
     Args:
         model: ``None``/``"full"`` (bundled), ``"lite"``/``"heavy"`` (fetched on request) or a
@@ -44,6 +53,7 @@ class PoseEstimator:
         min_detection_confidence, min_presence_confidence, min_tracking_confidence: MediaPipe
             thresholds in [0, 1].
         num_poses: most people detected per frame (>= 1); see :meth:`detect_all`.
+        tracking: VIDEO mode (``True``) or IMAGE mode.
     """
 
     def __init__(
@@ -53,10 +63,12 @@ class PoseEstimator:
         min_presence_confidence: float = 0.5,
         min_tracking_confidence: float = 0.5,
         num_poses: int = 1,
+        tracking: bool = True,
     ) -> None:
         if not (isinstance(num_poses, int) and num_poses >= 1):
             raise ValueError(f"num_poses: expected an integer >= 1, got {num_poses!r}")
         self.num_poses = num_poses
+        self.tracking = tracking
         self.model_path: Path = resolve_model(model)
         import mediapipe as mp  # imported here so that the core never needs it
         from mediapipe.tasks.python import BaseOptions, vision
@@ -64,7 +76,7 @@ class PoseEstimator:
         self._mp = mp
         opts = vision.PoseLandmarkerOptions(
             base_options=BaseOptions(model_asset_path=str(self.model_path)),
-            running_mode=vision.RunningMode.VIDEO,
+            running_mode=vision.RunningMode.VIDEO if tracking else vision.RunningMode.IMAGE,
             num_poses=num_poses,
             min_pose_detection_confidence=min_detection_confidence,
             min_pose_presence_confidence=min_presence_confidence,
@@ -74,9 +86,11 @@ class PoseEstimator:
             with quiet_native_stderr():
                 self._landmarker = vision.PoseLandmarker.create_from_options(opts)
                 # The first inference logs a few native warnings too; run it here, silenced.
-                self._landmarker.detect_for_video(
-                    mp.Image(image_format=mp.ImageFormat.SRGB, data=np.zeros((64, 64, 3), np.uint8)), 0
-                )
+                blank = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.zeros((64, 64, 3), np.uint8))
+                if tracking:
+                    self._landmarker.detect_for_video(blank, 0)
+                else:
+                    self._landmarker.detect(blank)
         except Exception as e:  # mediapipe raises RuntimeError/ValueError with C++ text
             raise ModelError(f"MediaPipe could not load the pose model {self.model_path}: {e}") from e
         self._last_ms = 0
@@ -90,6 +104,8 @@ class PoseEstimator:
         frame drops the track, so the next clip starts from detection exactly as with a fresh
         landmarker, and its timestamps continue after a gap.
         """
+        if not self.tracking:
+            return  # IMAGE mode keeps no state between frames
         self._offset_ms = self._last_ms + 1000
         self._detect_ms(np.zeros((64, 64, 3), np.uint8), self._offset_ms)
         self._offset_ms += 1000
@@ -147,12 +163,91 @@ class PoseEstimator:
         rgb = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)  # ~10x faster than a [..., ::-1] copy
         self._last_ms = ms
         with self._filter:
-            return self._landmarker.detect_for_video(
-                mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb), ms
-            )
+            image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
+            if not self.tracking:
+                return self._landmarker.detect(image)
+            return self._landmarker.detect_for_video(image, ms)
 
 
-def make_estimator(pose: PoseConfig) -> PoseEstimator:
-    """The configured pose model (``config.pose``): the one place a :class:`PoseEstimator` is built."""
+class PoseEstimatorPool:
+    """Several IMAGE-mode pose models, one frame each at a time: frames analysed in parallel.
+
+    IMAGE mode keeps nothing from one frame to the next, so a frame's landmarks are the same
+    whichever model of the pool analyses it and in whatever order: ``workers`` models give the
+    poses one gives, on up to ``workers`` cores. :meth:`submit` queues a frame and returns a
+    future of its poses (what :meth:`PoseEstimator.detect_all` returns); the synchronous
+    :meth:`detect_all` / :meth:`detect` run in the caller's thread.
+    """
+
+    def __init__(self, workers: int, model: str | os.PathLike | None = None,
+                 min_detection_confidence: float = 0.5, min_presence_confidence: float = 0.5,
+                 min_tracking_confidence: float = 0.5, num_poses: int = 1) -> None:
+        if not (isinstance(workers, int) and workers >= 1):
+            raise ValueError(f"workers: expected an integer >= 1, got {workers!r}")
+        self.workers = workers
+        self.num_poses = num_poses
+        self.tracking = False
+        self._free: queue.SimpleQueue[PoseEstimator] = queue.SimpleQueue()
+        self._models: list[PoseEstimator] = []
+        try:
+            for _ in range(workers):
+                m = PoseEstimator(model, min_detection_confidence, min_presence_confidence,
+                                  min_tracking_confidence, num_poses=num_poses, tracking=False)
+                self._models.append(m)
+                self._free.put(m)
+        except BaseException:
+            self.close()
+            raise
+        self.model_path: Path = self._models[0].model_path
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="formcheck-pose")
+
+    def detect_all(self, image_bgr: np.ndarray, t_s: float) -> list[PoseFrame]:
+        """Landmarks of every person found (at most ``num_poses``), in pixels; may be empty."""
+        if not self._models:
+            raise RuntimeError("PoseEstimatorPool.detect() called after close()")
+        m = self._free.get()
+        try:
+            return m.detect_all(image_bgr, t_s)
+        finally:
+            self._free.put(m)
+
+    def detect(self, image_bgr: np.ndarray, t_s: float) -> PoseFrame | None:
+        """The first person of :meth:`detect_all` (MediaPipe's order), or ``None``."""
+        poses = self.detect_all(image_bgr, t_s)
+        return poses[0] if poses else None
+
+    def submit(self, image_bgr: np.ndarray, t_s: float) -> Future:
+        """Queue a frame; the future's result is :meth:`detect_all` of it."""
+        return self._pool.submit(self.detect_all, image_bgr, t_s)
+
+    def new_stream(self) -> None:
+        """Nothing to reset: IMAGE mode tracks nothing between frames."""
+
+    def __enter__(self) -> PoseEstimatorPool:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        pool = getattr(self, "_pool", None)
+        if pool is not None:
+            self._pool = None
+            pool.shutdown(wait=True, cancel_futures=True)
+        models, self._models = list(getattr(self, "_models", [])), []
+        for m in models:
+            m.close()
+
+
+def make_estimator(pose: PoseConfig) -> PoseEstimator | PoseEstimatorPool:
+    """The configured pose model (``config.pose``): the one place a pose model is built.
+
+    Without tracking, ``pose.workers`` > 1 gives a :class:`PoseEstimatorPool` (the same poses,
+    frames in parallel)."""
+    if not pose.tracking and pose.workers > 1:
+        return PoseEstimatorPool(pose.workers, pose.model, pose.min_detection_confidence,
+                                 pose.min_presence_confidence, pose.min_tracking_confidence,
+                                 num_poses=pose.num_poses)
     return PoseEstimator(pose.model, pose.min_detection_confidence, pose.min_presence_confidence,
-                         pose.min_tracking_confidence, num_poses=pose.num_poses)
+                         pose.min_tracking_confidence, num_poses=pose.num_poses,
+                         tracking=pose.tracking)

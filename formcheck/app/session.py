@@ -153,7 +153,8 @@ class Session:
         config: the analysis configuration.
         estimator: the pose model (or a :class:`PoseReplay`); ``None`` loads the configured
             model (:func:`formcheck.media.pose.make_estimator`) and closes it in :meth:`close`.
-            A passed estimator belongs to the caller (batch reuses one for many clips).
+            A passed estimator belongs to the caller (batch reuses one for many clips), unless
+            ``owns_estimator``.
         sinks: listeners, called in order for every frame.
         keep_series: keep the per-frame series for the report (see :class:`Analyzer`).
 
@@ -161,9 +162,10 @@ class Session:
     """
 
     def __init__(self, config: Config, estimator: PoseDetector | None = None,
-                 sinks: Iterable[Sink] = (), keep_series: bool = True) -> None:
+                 sinks: Iterable[Sink] = (), keep_series: bool = True,
+                 owns_estimator: bool = False) -> None:
         self.config = config
-        self._own_estimator = estimator is None
+        self._own_estimator = estimator is None or owns_estimator
         if estimator is None:
             from formcheck.media.pose import make_estimator
 

@@ -266,7 +266,14 @@ class LiveEngine:
         from formcheck.render.annotate import ExtensionGaugeAnnotator, OverlayTracker
 
         self.cfg = cfg
-        self.session = Session(cfg, estimator, keep_series=True)
+        own = estimator is None
+        if own:  # frames arrive one at a time: one model (a pool would idle)
+            from dataclasses import replace
+
+            from formcheck.media import pose
+
+            estimator = pose.make_estimator(replace(cfg.pose, workers=1))
+        self.session = Session(cfg, estimator, keep_series=True, owns_estimator=own)
         self.analyzer = self.session.analyzer
         self.rationer = CueRationer(cfg.live.cue_cooldown_s, cfg.live.cue_display_s)
         self.tracker = OverlayTracker(cfg, self.rationer)

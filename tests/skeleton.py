@@ -200,8 +200,38 @@ def pose_skeleton(
         P[kn], P[an] = knee, ankle
         P[he] = ankle + 0.05 * sd - 0.05 * foot
         P[to] = ankle + 0.06 * sd + 0.15 * foot
+    if prof == STANDING:
+        P = balanced(P)
     if bias is not None:
         P = apply_bias(P, u, f, thigh_dir, posture, bias)
+    return P
+
+
+# Segment masses (fraction of the body) and their centres as joint midpoints (Winter,
+# Biomechanics and Motor Control of Human Movement, table 4.1), for balance.
+_SEGMENTS = (
+    ((L.LEFT_EAR, L.RIGHT_EAR), 0.081),
+    ((L.LEFT_SHOULDER, L.RIGHT_SHOULDER, L.LEFT_HIP, L.RIGHT_HIP), 0.497),
+    ((L.LEFT_SHOULDER, L.LEFT_ELBOW), 0.028), ((L.RIGHT_SHOULDER, L.RIGHT_ELBOW), 0.028),
+    ((L.LEFT_ELBOW, L.LEFT_WRIST), 0.022), ((L.RIGHT_ELBOW, L.RIGHT_WRIST), 0.022),
+    ((L.LEFT_HIP, L.LEFT_KNEE), 0.1), ((L.RIGHT_HIP, L.RIGHT_KNEE), 0.1),
+    ((L.LEFT_KNEE, L.LEFT_ANKLE), 0.0465), ((L.RIGHT_KNEE, L.RIGHT_ANKLE), 0.0465),
+    ((L.LEFT_HEEL, L.LEFT_FOOT_INDEX), 0.0145), ((L.RIGHT_HEEL, L.RIGHT_FOOT_INDEX), 0.0145),
+)
+
+
+def balanced(P: np.ndarray) -> np.ndarray:
+    """A standing skeleton moved to keep its centre of mass over the ankles, as people do: the
+    feet stay, the hips go back as the trunk leans, the legs tilt from the ankles (each point
+    moves in proportion to its height above the ankles, up to the hips' height)."""
+    ankle = 0.5 * (P[L.LEFT_ANKLE] + P[L.RIGHT_ANKLE])
+    hip_h = 0.5 * (P[L.LEFT_HIP, 1] + P[L.RIGHT_HIP, 1]) - ankle[1]
+    share = np.clip((P[:, 1] - ankle[1]) / hip_h, 0.0, 1.0)
+    share[[L.LEFT_ANKLE, L.RIGHT_ANKLE, L.LEFT_HEEL, L.RIGHT_HEEL, L.LEFT_FOOT_INDEX, L.RIGHT_FOOT_INDEX]] = 0.0
+    P = P.copy()
+    for _ in range(6):  # moving the body moves its centre of mass less than the hips: iterate
+        com = sum(w * P[list(idx)].mean(axis=0) for idx, w in _SEGMENTS) / sum(w for _, w in _SEGMENTS)
+        P[:, 0] -= (com[0] - ankle[0]) * share
     return P
 
 

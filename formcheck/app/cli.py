@@ -123,6 +123,14 @@ def run_analyze(args: argparse.Namespace) -> int:
     on_frame = (lambda *a: [h(*a) for h in hooks]) if hooks else None
     try:
         res = analyze_clip(clip, cfg, on_frame=on_frame, progress=progress)
+        if res.result.turned is not None and annot is not None:
+            # Found turned on its side: the annotated video of that pass is not worth keeping.
+            from formcheck.app.pipeline import analyze_turned
+            from formcheck.render.video import VideoAnnotator
+
+            annot.abort()
+            annot = VideoAnnotator(args.annotate, cfg)
+            res = analyze_turned(clip, cfg, res, progress=progress, on_frame=annot.on_frame)
     finally:
         if bar is not None:
             bar.close()

@@ -27,6 +27,7 @@ from formcheck.core.reps import Phase, RepStateMachine, Segment, measure
 from formcheck.core.setresult import SampleBuffer, SetResult
 from formcheck.core.scenes import SceneSteps
 from formcheck.core.tracking import ExerciserTrack
+from formcheck.core.upright import BalanceCheck
 from formcheck.core.types import Fault, PoseFrame, Rep
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,9 @@ class Analyzer(ViewSteps, CalibrationSteps, EarlyFaultSteps, SceneSteps):
         self.calibration: Calibration | None = None  # the last one that finished
         self._auto_calibrate = self.cfg.kinematics.calibrate == "start"
         self._own_range_depths: list[float] = []  # reps counted over the set's own range (deg)
+        # A "standing hinge" out of balance is a face-down set filmed turned 90° (core.upright).
+        self.balance = BalanceCheck(max_lead=kc.turned_max_lead, leg_upright_deg=kc.auto_leg_upright_deg,
+                                    min_visibility=kc.min_visibility)
         self.neutral_source = "none"  # none, config, start (the still start) or live (c key)
         if self.cfg.kinematics.neutral_offset_deg:
             self._neutral_offset = float(self.cfg.kinematics.neutral_offset_deg)
@@ -202,6 +206,14 @@ class Analyzer(ViewSteps, CalibrationSteps, EarlyFaultSteps, SceneSteps):
                 f"(short of the {self.cfg.reps.bottom_deg:g}° bottom zone) and were counted as "
                 f"the set's consistent range. To hold the set to a depth, set "
                 f"reps.min_range_deg to it.")
+        turned = self.balance.finding()
+        if turned is not None:
+            way = "clockwise" if turned.turn_deg == 90 else "anticlockwise"
+            self._warn_once(
+                f"The picture looks turned on its side: at the bottom of the reps the body's centre "
+                f"of mass is {turned.balance:.1f} torso lengths in front of the feet, which no "
+                f"standing person holds, so this is a face-down set filmed with the camera turned. "
+                f"Turn the video 90° {way} and analyse it again.")
         for tp, _ in self._pending_bodies:  # a view never decided: keep the frames' times
             self._series_append(tp, math.nan, math.nan, math.nan, 0.0)
         self._pending_bodies.clear()
@@ -225,7 +237,7 @@ class Analyzer(ViewSteps, CalibrationSteps, EarlyFaultSteps, SceneSteps):
             facing=self.view.facing if self.view else None,
             reps=list(self.reps), warnings=list(self.warnings), series=series,
             frames_total=self.frames_total, frames_with_pose=self.frames_with_pose,
-            smoothing=smoothing, scene=self.scene(),
+            smoothing=smoothing, scene=self.scene(), turned=turned,
         )
 
     def set_neutral_offset(self, deg: float) -> None:
@@ -303,6 +315,8 @@ class Analyzer(ViewSteps, CalibrationSteps, EarlyFaultSteps, SceneSteps):
         vf = self.view
         assert vf is not None
         if vf.profile == K.SEATED:
+            if self.cfg.kinematics.profile == "auto":
+                self.balance.offer(b)
             # From the true vertical: undo the camera's roll before measuring from image-up.
             trunk = K.rotate_deg(b.shoulder - b.hip, -self.camera_roll_deg)
             e_raw = float(K.extension_deg(vf.profile, vf.front_sign, b.hip + trunk, b.hip, b.knee))

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from formcheck.core.types import Rep
+from formcheck.core.upright import TurnedPicture
 
 
 @dataclass
@@ -22,6 +23,7 @@ class SetResult:
     frames_with_pose: int
     smoothing: str = "causal one-euro"  # how series["extension_deg"] was smoothed
     scene: dict = field(default_factory=dict)  # camera roll, set start, analysed spans and cuts
+    turned: TurnedPicture | None = None  # the picture looked turned 90° (core.upright)
 
     @property
     def counted(self) -> list[Rep]:

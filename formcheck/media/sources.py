@@ -118,6 +118,8 @@ class VideoSource:
             ``False`` does not probe. Files with rotation metadata are not probed.
         crop_bars: detect pillarbox/letterbox bars (black or a blurred copy of the picture) in
             the first 1.5 s and crop the frames to the content box (default on).
+        turn_deg: turn every frame this much clockwise (90, 180 or 270) instead of probing:
+            the analysis found the picture turned (:mod:`formcheck.core.upright`).
 
     Use as a context manager; iterating yields :class:`Frame`.
     """
@@ -126,7 +128,9 @@ class VideoSource:
 
     def __init__(self, path: str | os.PathLike, max_side_px: int = 1280, max_fps: float = 0.0,
                  prefetch: int = 4, detect_cuts: bool = True, probe_rotation=True,
-                 crop_bars: bool = True):
+                 crop_bars: bool = True, turn_deg: int | None = None):
+        if turn_deg is not None and turn_deg not in (90, 180, 270):
+            raise ValueError(f"turn_deg: expected 90, 180 or 270, got {turn_deg!r}")
         if max_side_px < 0:
             raise ValueError(f"max_side_px: expected >= 0, got {max_side_px}")
         if not max_fps >= 0:  # also refuses NaN
@@ -147,8 +151,15 @@ class VideoSource:
         self.frames_read = 0
         self.truncated = False
         self.info = self._open()
+        if turn_deg is not None:
+            probe_rotation = False
         if probe_rotation or crop_bars:
             self._probe(probe_rotation, crop_bars)
+        if turn_deg is not None:
+            from dataclasses import replace
+
+            self._extra_rot = turn_deg
+            self.info = replace(self.info, rotation_probe=turn_deg)
 
     # ------------------------------------------------------------------ opening
     def _open(self) -> ClipInfo:

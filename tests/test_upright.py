@@ -59,11 +59,18 @@ def test_upright_sets_are_not_found_turned(posture, facing):
     assert not any("turned on its side" in w for w in res.warnings)
 
 
-def test_a_45_degree_bench_turned_is_not_a_standing_body():
-    """Turned 90°, a 45° bench's legs are still 45° from vertical: not standing, nothing to find
-    (the orientation probe at the edge, media.orientation, is what looks at such pictures)."""
-    res = run(Posture("prone", bench_deg=45.0), "right", "anticlockwise", depth=-48.0)
-    assert res.turned is None and res.profile == "prone"
+@pytest.mark.parametrize("way", ["anticlockwise", "clockwise"])
+@pytest.mark.parametrize("facing", ["right", "left"])
+def test_a_45_degree_bench_turned_is_measured_as_filmed_upright(way, facing):
+    """Turned 90°, a 45° bench's legs are still 45° from vertical: not a standing body, nothing
+    to find; the prone angle takes the floor's side from the face, not from image-down, so the
+    reps read as they do upright."""
+    want = run(Posture("prone", bench_deg=45.0), facing, depth=-48.0)
+    res = run(Posture("prone", bench_deg=45.0), facing, way, depth=-48.0)
+    assert res.turned is None and res.profile == "prone" and res.rep_count == want.rep_count == 3
+    for a, b in zip(res.reps, want.reps):
+        assert a.depth_deg == pytest.approx(b.depth_deg, abs=1.0)
+        assert a.peak_extension_deg == pytest.approx(b.peak_extension_deg, abs=1.0)
 
 
 def _body(hip_x: float, lean_deg: float, side: float = 1.0) -> K.Body:
@@ -159,3 +166,21 @@ def test_a_prone_sample_turned_on_its_side_is_analysed_upright(tmp_path):
     for a, b in zip(got["reps"], upright["reps"]):
         assert a["depth_deg"] == pytest.approx(b["depth_deg"], abs=3.0)
         assert a["peak_extension_deg"] == pytest.approx(b["peak_extension_deg"], abs=3.0)
+
+
+def test_floor_side_from_the_face():
+    b = _body(160.0, 0.0)  # thigh (knee→hip) = (30, -100) px, trunk upright
+    thigh = b.hip - b.knee
+    down = K.Body(**{**b.__dict__, "ear": np.array([0.0, 0.0]), "nose": np.array([0.0, 10.0])})
+    up = K.Body(**{**b.__dict__, "ear": np.array([0.0, 0.0]), "nose": np.array([0.0, -10.0])})
+    side_down = float(np.sign(thigh[0] * 10.0))  # thigh × (0, 10)
+    assert K.floor_side_from_face([down] * 3) == side_down != 0
+    assert K.floor_side_from_face([up] * 3) == -side_down
+    assert K.floor_side_from_face([down] * 2) == 0.0  # too few faces
+    assert K.floor_side_from_face([down] * 3 + [up] * 2) == side_down  # the median
+    hidden = K.Body(**{**down.__dict__, "visibility": {**down.visibility, "nose": 0.4}})
+    assert K.floor_side_from_face([hidden] * 5) == 0.0
+    # image-down's side when none is given, the face's when it is
+    e0 = K.extension_deg("prone", 1.0, b.shoulder, b.hip, b.knee)
+    assert K.extension_deg("prone", 1.0, b.shoulder, b.hip, b.knee, floor_side=side_down) == pytest.approx(e0)
+    assert K.extension_deg("prone", 1.0, b.shoulder, b.hip, b.knee, floor_side=-side_down) == pytest.approx(-e0)

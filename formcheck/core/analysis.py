@@ -326,7 +326,8 @@ class Analyzer(ViewSteps, CalibrationSteps, EarlyFaultSteps, SceneSteps):
                 return self._warn(t, MSG_STEP_BACK)  # the leg line has not been seen yet
             # The legs are fixed in a prone set: the median thigh line is steadier than any frame's.
             thigh = np.median(np.array(self._thighs), axis=0)
-            e_raw = float(K.extension_deg(vf.profile, vf.front_sign, b.shoulder, b.hip, b.hip - thigh))
+            e_raw = float(K.extension_deg(vf.profile, vf.front_sign, b.shoulder, b.hip, b.hip - thigh,
+                                          vf.floor_side))
             e3d = math.nan
             if b.world is not None:
                 tw = np.median(np.array(self._thighs_w), axis=0) if self._thighs_w else None

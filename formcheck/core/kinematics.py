@@ -90,12 +90,15 @@ DOWN = np.array([0.0, 1.0])
 
 
 def extension_deg(
-    profile: str, front_sign: float, shoulder: np.ndarray, hip: np.ndarray, knee: np.ndarray
+    profile: str, front_sign: float, shoulder: np.ndarray, hip: np.ndarray, knee: np.ndarray,
+    floor_side: float = 0.0,
 ) -> np.ndarray:
     """Signed extension angle e (degrees) for one frame or arrays of frames.
 
     ``front_sign`` is +1 when the body's front (knees, face) is toward +x in the image, -1
-    toward -x. It matters for ``seated`` only: ``prone`` takes the front from gravity.
+    toward -x. It matters for ``seated`` only. ``prone`` flexes toward the floor: the floor's
+    side of the thigh line (knee→hip) is ``floor_side`` (+1: ``thigh × v > 0`` for a vector
+    ``v`` toward the floor, see :func:`floor_side_from_face`), or, when it is 0, image-down's.
     """
     trunk = np.asarray(shoulder, dtype=np.float64) - hip
     if profile == SEATED:
@@ -105,6 +108,8 @@ def extension_deg(
         a = signed_angle_deg(thigh, trunk)
         down_side = np.sign(thigh[..., 0] * DOWN[1] - thigh[..., 1] * DOWN[0])
         down_side = np.where(down_side == 0, 1.0, down_side)
+        if floor_side:
+            down_side = np.full_like(down_side, 1.0 if floor_side > 0 else -1.0)
         return -down_side * a
     raise ValueError(f"profile: expected 'seated' or 'prone', got {profile!r}")
 
@@ -121,6 +126,28 @@ def neck_angle_deg(front_sign: float, shoulder, hip, ear, nose) -> np.ndarray:
     return -front_sign * signed_angle_deg(trunk, head)
 
 
+def floor_side_from_face(bodies: list[Body], min_visibility: float = 0.5) -> float:
+    """Which side of the thigh line (knee→hip) the floor is on in a face-down set, from the face:
+    +1 or -1 (the sign of ``thigh × v`` for a vector ``v`` toward the floor), 0 when the face was
+    seen in fewer than 3 bodies.
+
+    Face-down means the front of the body, the face with it, toward the floor, whichever way the
+    camera is turned, so the nose lies on the floor's side of the ear. On the renders and the real
+    45° benches the face agreed with image-down in 84-100 % of frames and in the median of every
+    clip; a picture turned 90° is where they part.
+    """
+    votes = []
+    for b in bodies:
+        if min(b.visibility["nose"], b.visibility["ear"], b.visibility["knee"]) < min_visibility:
+            continue
+        thigh, face = b.hip - b.knee, b.nose - b.ear
+        votes.append(float(np.sign(thigh[0] * face[1] - thigh[1] * face[0])))
+    if len(votes) < 3:
+        return 0.0
+    m = float(np.median(votes))
+    return 0.0 if m == 0 else (1.0 if m > 0 else -1.0)
+
+
 @dataclass(frozen=True)
 class ViewFacts:
     """What the first seconds of a set say about the view (decided once per set)."""
@@ -131,6 +158,7 @@ class ViewFacts:
     shoulder_ratio: float
     knee_angle_deg: float
     leg_from_vertical_deg: float  # the hip→ankle line from image-up (deg, median)
+    floor_side: float = 0.0  # prone: the floor's side of the thigh line from the face (0: image-down)
 
     @property
     def facing(self) -> str:
@@ -186,7 +214,8 @@ def decide_view(
         if profile == PRONE:
             votes += (b.shoulder[0] - b.hip[0]) / scale  # the head end is the front of the set
     front_sign = 1.0 if votes >= 0 else -1.0
-    return ViewFacts(profile, front_sign, ratio > frontal_ratio, ratio, knee_angle, leg_vert)
+    floor = floor_side_from_face(bodies, min_visibility) if profile == PRONE else 0.0
+    return ViewFacts(profile, front_sign, ratio > frontal_ratio, ratio, knee_angle, leg_vert, floor)
 
 
 def rotate_deg(v: np.ndarray, deg: float) -> np.ndarray:

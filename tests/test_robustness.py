@@ -195,3 +195,20 @@ def test_generator_batch_posing_equals_frame_by_frame(profile, bias):
     for k in range(len(e)):
         np.testing.assert_allclose(batch[k], pose_skeleton(posture, e[k], neck[k], shift[k], bias=bias),
                                    atol=1e-12)
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_walk_in_with_the_profile_given(profile):
+    """With the profile given (not auto) the view is decided while the person still walks in;
+    the leg line, the face's floor side and the rep machine must still wait for the set."""
+    cell = Cell(profile, walk_in=True)
+    script = cell.script()
+    cfg = Config()
+    cfg.kinematics.profile = profile
+    times = frame_times(script.duration, cell.fps)
+    an = Analyzer(cfg)
+    for t, fr in zip(times, render(script, times, cell.scene())):
+        an.update(float(t), fr)
+    res = an.finish()
+    got = [sorted(f.id for f in r.faults) for r in res.reps]
+    assert (res.rep_count, got) == (script.rep_count, script.expected_faults())

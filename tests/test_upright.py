@@ -169,7 +169,7 @@ def test_a_prone_sample_turned_on_its_side_is_analysed_upright(tmp_path):
 
 
 def test_floor_side_from_the_face():
-    b = _body(160.0, 0.0)  # thigh (knee→hip) = (30, -100) px, trunk upright
+    b = _body(300.0, 0.0)  # thigh (knee→hip) = (100, -100) px: lying on a 45° bench
     thigh = b.hip - b.knee
     down = K.Body(**{**b.__dict__, "ear": np.array([0.0, 0.0]), "nose": np.array([0.0, 10.0])})
     up = K.Body(**{**b.__dict__, "ear": np.array([0.0, 0.0]), "nose": np.array([0.0, -10.0])})
@@ -180,6 +180,10 @@ def test_floor_side_from_the_face():
     assert K.floor_side_from_face([down] * 3 + [up] * 2) == side_down  # the median
     hidden = K.Body(**{**down.__dict__, "visibility": {**down.visibility, "nose": 0.4}})
     assert K.floor_side_from_face([hidden] * 5) == 0.0
+    standing = _body(160.0, 0.0)  # thigh 16.7° from vertical: someone standing faces forward
+    standing = K.Body(**{**standing.__dict__, "ear": np.array([0.0, 0.0]), "nose": np.array([0.0, 10.0])})
+    assert K.floor_side_from_face([standing] * 5) == 0.0
+    assert K.floor_side_from_face([standing] * 5, leg_upright_deg=15.0) != 0.0
     # image-down's side when none is given, the face's when it is
     e0 = K.extension_deg("prone", 1.0, b.shoulder, b.hip, b.knee)
     assert K.extension_deg("prone", 1.0, b.shoulder, b.hip, b.knee, floor_side=side_down) == pytest.approx(e0)

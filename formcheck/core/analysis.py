@@ -350,8 +350,12 @@ class Analyzer(ViewSteps, CalibrationSteps, EarlyFaultSteps, SceneSteps):
         self._fill_gap(t, e, theta, e_raw)
         self._series_append(t, e, theta, v, 1.0, e_raw)
         i = self.buf.append(t=t, e=e, raw=e_raw, hip_x=b.hip[0], hip_y=b.hip[1], thigh=thigh, neck=neck, e3d=e3d)
-        if self.machine.phase is Phase.UNARMED and self.setting_up:
-            self.machine.reset()  # getting into position: the set has not started
+        if self.setting_up and (self.machine.phase is Phase.UNARMED
+                                or (vf.profile == K.PRONE and self.machine.count == 0)):
+            # Getting into position (the legs moved): the set has not started. Prone, the leg
+            # line the angle is measured from moved too, so a set armed before the first rep
+            # starts again; a set under way is not reset by a foot shuffle.
+            self.machine.reset()
         if self.machine.phase is Phase.TOP or self.machine.phase is Phase.UNARMED:
             if e >= -self.cfg.reps.top_deg and math.isfinite(neck):
                 self.measures.neck_top.append(neck)

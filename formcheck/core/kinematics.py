@@ -126,10 +126,12 @@ def neck_angle_deg(front_sign: float, shoulder, hip, ear, nose) -> np.ndarray:
     return -front_sign * signed_angle_deg(trunk, head)
 
 
-def floor_side_from_face(bodies: list[Body], min_visibility: float = 0.5) -> float:
+def floor_side_from_face(bodies: list[Body], min_visibility: float = 0.5,
+                         leg_upright_deg: float = 25.0) -> float:
     """Which side of the thigh line (knee→hip) the floor is on in a face-down set, from the face:
     +1 or -1 (the sign of ``thigh × v`` for a vector ``v`` toward the floor), 0 when the face was
-    seen in fewer than 3 bodies.
+    seen in fewer than 3 bodies lying on the bench (a thigh more than ``leg_upright_deg`` from
+    image-up or image-down: someone standing beside the bench faces forward, not the floor).
 
     Face-down means the front of the body, the face with it, toward the floor, whichever way the
     camera is turned, so the nose lies on the floor's side of the ear. On the renders and the real
@@ -141,6 +143,9 @@ def floor_side_from_face(bodies: list[Body], min_visibility: float = 0.5) -> flo
         if min(b.visibility["nose"], b.visibility["ear"], b.visibility["knee"]) < min_visibility:
             continue
         thigh, face = b.hip - b.knee, b.nose - b.ear
+        tilt = float(abs(signed_angle_deg(UP, thigh)))
+        if min(tilt, 180.0 - tilt) <= leg_upright_deg:
+            continue
         votes.append(float(np.sign(thigh[0] * face[1] - thigh[1] * face[0])))
     if len(votes) < 3:
         return 0.0
@@ -214,7 +219,7 @@ def decide_view(
         if profile == PRONE:
             votes += (b.shoulder[0] - b.hip[0]) / scale  # the head end is the front of the set
     front_sign = 1.0 if votes >= 0 else -1.0
-    floor = floor_side_from_face(bodies, min_visibility) if profile == PRONE else 0.0
+    floor = floor_side_from_face(bodies, min_visibility, leg_upright_deg) if profile == PRONE else 0.0
     return ViewFacts(profile, front_sign, ratio > frontal_ratio, ratio, knee_angle, leg_vert, floor)
 
 

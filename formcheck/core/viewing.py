@@ -72,7 +72,8 @@ class ViewSteps:
         self._decided_t = t
         vf = self._view_from([b for _, b in self._window])
         old = self.view
-        if old is not None and (vf.profile, vf.front_sign, vf.frontal) == (old.profile, old.front_sign, old.frontal):
+        facts = lambda v: (v.profile, v.front_sign, v.frontal, v.floor_side)  # noqa: E731
+        if old is not None and facts(vf) == facts(old):
             return []
         if old is not None and self.machine.phase is not Phase.UNARMED and vf.profile == old.profile:
             return []  # armed: only a change of machine restarts (the facing vote wobbles mid-rep)

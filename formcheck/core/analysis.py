@@ -333,6 +333,11 @@ class Analyzer(ViewSteps, CalibrationSteps, EarlyFaultSteps, SceneSteps):
                 tw = np.median(np.array(self._thighs_w), axis=0) if self._thighs_w else None
                 e3d = K.world_prone_extension_deg(b.world, tw) + LANDMARK_OFFSET_3D_DEG
         e_raw += LANDMARK_OFFSET_DEG[vf.profile] - self._neutral_offset
+        w3 = self.cfg.kinematics.prone_world_weight
+        if w3 and math.isfinite(e3d):
+            # Oblique views magnify the 2-D prone angle; the world landmarks' angle does not
+            # foreshorten (benchmarks/yaw.md): a weighted mean of the two.
+            e_raw = (1.0 - w3) * e_raw + w3 * (e3d - self._neutral_offset)
         theta = float(K.hip_angle_deg(b.shoulder, b.hip, b.knee))
         if self._prev is not None and t <= self._prev[0]:
             return []

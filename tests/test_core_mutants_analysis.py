@@ -1,0 +1,341 @@
+"""Fast checks of what the streaming Analyzer (``core/analysis.py``) and the report contract
+(``core/schema.py``) promise (mutation testing, #12).
+
+Each test pins a behaviour a docstring, the README or DESIGN.md states: tracking gaps bridged up
+to ``max_gap_s`` and never counted across, the warnings before a set, the guards of the live
+keys, a new set after ``reset_set``, the offline refinement of the series, and the report's
+rounding and keys. The Analyzer is fed synthetic ``PoseFrame``s (``tests/synth.py``); pure
+numpy, no pose model.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from synth import RepScript, body_frames, script_set
+
+from formcheck.config import Config
+from formcheck.core.analysis import MSG_NO_PERSON, MSG_NO_REPS, MSG_STEP_BACK, Analyzer
+from formcheck.core.events import FaultId
+from formcheck.core.schema import SCHEMA, ClipMeta, FrameSeries, Report, Summary
+from formcheck.core.setresult import SetResult
+from formcheck.core.types import ClipInfo, Fault, PoseFrame, Rep
+
+# --- the report contract (schema.py) --------------------------------------------------------
+
+
+def a_rep(index: int = 1, counted: bool = True, faults: tuple[Fault, ...] = ()) -> Rep:
+    return Rep(index, counted, 1.00049, 2.5, 3.0, 4.25, -40.12345, 2.0004, 1.5, 1.2, 0.6,
+               80.0, -60.0, 0.01, 3.0, faults)
+
+
+def a_result(reps: list[Rep], series: dict | None = None, scene: dict | None = None,
+             facing: str | None = "left") -> SetResult:
+    s = series if series is not None else {
+        "t_s": np.array([0.0, 1 / 3, 2 / 3]), "extension_deg": np.array([-1.23456, math.nan, 5.0]),
+        "hip_angle_deg": np.array([100.0049, math.inf, 90.0]),
+        "velocity_dps": np.array([12.3456, -math.inf, 0.04]), "visible": np.array([1.0, 0.0, 1.0])}
+    return SetResult("seated", facing, reps, ["w1"], s, 3, 2, "causal one-euro", scene or {})
+
+
+CLIP = ClipInfo("c.mp4", 29.9996, 420, 14.01449, 640, 480, 90)
+
+
+def test_clip_meta_rounds_to_3_decimals_and_non_finite_is_null():
+    assert ClipMeta.from_info(CLIP).to_dict() == {
+        "path": "c.mp4", "fps": 30.0, "n_frames": 420, "duration_s": 14.014, "width": 640,
+        "height": 480, "rotation_deg": 90}
+    for bad in (math.nan, math.inf, -math.inf, None):
+        meta = ClipMeta.from_info(ClipInfo("c.mp4", bad, 0, bad, 1, 1, 0))
+        assert meta.fps is None and meta.duration_s is None
+
+
+def test_frame_series_rounding_per_field_and_null_where_not_finite():
+    fs = FrameSeries.from_series(a_result([]).series, "causal one-euro")
+    # t_s 3 decimals, angles 2, velocity 1; NaN and ±inf become None
+    assert fs.t_s == (0.0, 0.333, 0.667)
+    assert fs.extension_deg == (-1.23, None, 5.0)
+    assert fs.hip_angle_deg == (100.0, None, 90.0)
+    assert fs.velocity_dps == (12.3, None, 0.0)
+    assert fs.visible == (True, False, True) and fs.smoothing == "causal one-euro"
+    assert all(type(v) is bool for v in fs.visible)
+
+
+def test_report_build_defaults_keys_and_summary():
+    fault = Fault("hyperextension", 3.21, 14.0, 10.0, "deg", "major", "Stop in line.", "guide")
+    res = a_result([a_rep(1, True, (fault,)), a_rep(2, True), a_rep(3, False)])
+    d = Report.build(res, CLIP).to_dict()
+    assert d["schema"] == SCHEMA and d["config_digest"] == ""  # no digest given: empty
+    assert d["profile"] == "seated" and d["facing"] == "left" and d["warnings"] == ["w1"]
+    assert "frames" in d and d["frames"]["t_s"] == [0.0, 0.333, 0.667]  # frames by default
+    assert "scene" not in d  # a result without a scene adds no scene key
+    s = d["summary"]
+    # (100 - 35) and 100 for the counted reps: mean 82.5, minus 5 for the partial
+    assert s["score"] == 77.5 and s["rep_count"] == 2 and s["partial_reps"] == 1
+    assert s["good_reps"] == 1 and s["frames_analysed"] == 3 and s["frames_with_pose"] == 2
+    assert list(s["faults"]) == [f.value for f in FaultId]
+    assert s["faults"]["hyperextension"] == 1 and sum(s["faults"].values()) == 1
+    assert Summary.from_result(res).score == 77.5
+    d2 = Report.build(a_result([], facing=None, scene={"cuts_s": []}), CLIP, "abc",
+                      include_frames=False, extra={"config": {"a": 1}}).to_dict()
+    assert d2["facing"] is None and d2["config_digest"] == "abc" and "frames" not in d2
+    assert d2["summary"]["score"] is None
+    assert list(d2)[-2:] == ["scene", "config"] and d2["scene"] == {"cuts_s": []}
+
+
+# --- tracking gaps and the warnings before a set (analysis.py: update, _missing) -------------
+
+
+def feed(an: Analyzer, frames, poses=None) -> list:
+    """Feed ``frames`` (PoseFrames, or times with ``None`` for nobody); return the events."""
+    out = []
+    for f in frames:
+        out += an.update(f, None) if isinstance(f, float) else an.update(f.t_s, f)
+    return out
+
+
+def still(t: np.ndarray, e: float = -22.0, **kw) -> list[PoseFrame]:
+    """Still frames at the times ``t`` (e = -22°: between the zones, the counter never arms)."""
+    return body_frames(np.asarray(t, dtype=float), np.full(len(t), e), **kw)
+
+
+def hidden(frames: list[PoseFrame], vis: float = 0.2) -> list[PoseFrame]:
+    """The same frames with the shoulders and hips barely seen (hips out of the frame)."""
+    out = []
+    for f in frames:
+        v = f.visibility.copy()
+        v[:] = vis
+        out.append(PoseFrame(f.t_s, f.xy, v, f.z, f.world, f.image_wh))
+    return out
+
+
+def brief(events) -> list[tuple]:
+    return [(ev.kind.value, ev.t, ev.message) for ev in events]
+
+
+def test_no_person_warned_once_no_person_warn_s_after_the_start():
+    """'No one in view' once nobody has been seen for no_person_warn_s (0.5 s) from the clip's
+    own start (here 10 s), at that frame, once."""
+    an = Analyzer(Config())
+    evs = feed(an, [10.0 + k / 32 for k in range(64)])
+    assert brief(evs) == [("view", 10.5, MSG_NO_PERSON)]
+    assert an.warnings == [MSG_NO_PERSON] and an.frames_total == 64 and an.frames_with_pose == 0
+    res = an.finish()
+    assert res.warnings == [MSG_NO_PERSON] and res.reps == []
+    assert np.isnan(res.series["extension_deg"]).all() and not res.series["visible"].any()
+
+
+def test_hips_out_of_view_from_the_start_is_step_back_not_no_person():
+    """A body whose shoulders/hips are seen below min_visibility: 'Step back …' once, at once;
+    not 'No one in view' (someone is there) however long it lasts."""
+    an = Analyzer(Config())
+    evs = feed(an, hidden(still(np.arange(48) / 32 + 3.0)))
+    assert brief(evs) == [("view", 3.0, MSG_STEP_BACK)]
+    assert an.warnings == [MSG_STEP_BACK] and an.frames_with_pose == 0 and an.view is None
+
+
+@pytest.mark.parametrize("nobody", [True, False])
+def test_tracking_lost_only_after_more_than_max_gap_s(nobody):
+    """Gaps up to max_gap_s (inclusive) are bridged; a longer one loses the track once, with
+    'No one in view' (nobody found) or 'Step back …' (hips not seen)."""
+    cfg = Config()
+    cfg.kinematics.max_gap_s = 0.25
+    an = Analyzer(cfg)
+    feed(an, still(np.arange(65) / 32))  # seen until 2.0 s; the view is decided at 1.0 s
+    assert an.view is not None and not an.view.frontal
+    gap = [2.0 + k / 32 for k in range(1, 20)]
+    frames = gap if nobody else hidden(still(gap))
+    evs = [ev for ev in feed(an, frames) if ev.kind != "view"]
+    msg = MSG_NO_PERSON if nobody else MSG_STEP_BACK
+    assert brief(evs) == [("tracking_lost", 2.0 + 9 / 32, msg)]  # 0.25 s bridged, 0.28 s not
+    assert an.warnings == ([] if nobody else [MSG_STEP_BACK])
+    # seen again: a new track; losing it again is reported again
+    feed(an, still(np.arange(3, 41) / 32 + 3.0))  # seen until 4.25 s
+    evs = feed(an, [4.25 + k / 32 for k in range(1, 12)])
+    assert brief(evs) == [("tracking_lost", 4.25 + 9 / 32, MSG_NO_PERSON)]
+
+
+# --- closing the set (finish) -----------------------------------------------------------------
+
+
+def test_finish_warns_no_person_only_when_nobody_was_ever_seen():
+    an = Analyzer(Config())
+    feed(an, [k / 30 for k in range(9)])  # 0.27 s: too short for the warning while it runs
+    assert an.warnings == []
+    assert an.finish().warnings == [MSG_NO_PERSON]
+
+
+def test_finish_without_a_decided_view_warns_nothing():
+    """Bodies seen for less than view_check_s: no view, but someone was there; not 'No one in
+    view', and not 'No rep found' (that needs a side view)."""
+    an = Analyzer(Config())
+    feed(an, still(np.arange(15) / 30))
+    assert an.view is None and an.frames_with_pose == 15
+    res = an.finish()
+    assert res.warnings == [] and res.reps == [] and res.profile == "auto" and res.facing is None
+    assert np.isnan(res.series["extension_deg"]).all() and not res.series["visible"].any()
+    assert res.series["t_s"] == pytest.approx(np.arange(15) / 30)
+
+
+def test_finish_side_view_without_reps_warns_no_reps():
+    an = Analyzer(Config())
+    feed(an, still(np.arange(60) / 30))
+    res = an.finish()
+    assert res.warnings == [MSG_NO_REPS] and res.profile == "seated" and res.facing == "right"
+
+
+@pytest.mark.parametrize("how", ["finish", "tracking_lost"])
+def test_a_top_stay_cut_short_ends_at_the_last_sample_seen(how):
+    """A counted rep still in its top stay when the set ends (finish) or the exerciser is lost:
+    the rep is closed with the top stay ending at the last sample seen (its hold included)."""
+    t, e, _, _ = script_set([RepScript(top_hold_s=1.0)], tail_s=0.0)
+    an = Analyzer(Config())
+    evs = feed(an, body_frames(t, e))
+    last = float(t[-1])
+    assert an.rep_count == 1 and an.reps == [] and not any(ev.kind == "rep" for ev in evs)
+    if how == "finish":
+        res = an.finish()
+        reps = res.reps
+        evs = an.final_events
+    else:
+        evs = feed(an, [last + k / 30 for k in range(1, 12)])
+        reps = an.reps
+    assert [ev.kind.value for ev in evs][:1] == ["rep"] and len(reps) == 1
+    r = reps[0]
+    assert r.counted and r.t_end == pytest.approx(last, abs=1e-9)
+    assert r.top_hold_s > 1.0  # the scripted 1 s plateau is all in the hold
+
+
+# --- the live keys' guards, and a new set ----------------------------------------------------
+
+
+@pytest.mark.parametrize("setter, what", [("set_camera_roll", "camera roll"),
+                                          ("set_neutral_offset", "neutral offset")])
+def test_roll_and_neutral_accept_up_to_45_deg_and_refuse_the_rest(setter, what):
+    an = Analyzer(Config())
+    for ok in (45.0, -45.0, 0.0, 44.5):
+        getattr(an, setter)(ok)
+    for bad in (45.5, -46.0, math.nan, math.inf):
+        with pytest.raises(ValueError, match=rf"^{what}: expected a finite angle within ±45°, got {bad}$"):
+            getattr(an, setter)(bad)
+    assert an.camera_roll_deg == 44.5 if setter == "set_camera_roll" else an.neutral_offset == 44.5
+
+
+def test_camera_roll_is_kept_with_its_confidence_and_in_the_scene():
+    an = Analyzer(Config())
+    an.set_camera_roll(-7.25, 0.8)
+    assert an.camera_roll_deg == -7.25 and an.camera_roll_confidence == 0.8
+    sc = an.scene()
+    assert sc["camera_roll_deg"] == -7.25 and sc["camera_roll_confidence"] == 0.8
+
+
+def test_reset_set_starts_a_new_set_numbered_from_one_with_the_view_kept():
+    """'r' key: reps and filters cleared, the view decision kept; the next rep is rep 1."""
+    t, e, _, _ = script_set([RepScript(), RepScript()])
+    frames = body_frames(t, e)
+    an = Analyzer(Config())
+    feed(an, frames)
+    assert an.rep_count == 2 and [r.index for r in an.reps] == [1]  # rep 2 still in its top stay
+    view = an.view
+    an.reset_set()
+    assert an.rep_count == 0 and an.reps == [] and an.view is view
+    t2 = t + t[-1] + 1 / 30
+    evs = feed(an, body_frames(t2, e)[: int(0.7 * len(t))])  # the first rep of the new set
+    res = an.finish()
+    assert [r.index for r in res.reps] == [1] and res.reps[0].counted
+    assert [ev.data["count"] for ev in evs if ev.kind == "rep_counted"] == [1]
+    assert res.reps[0].t_start > t2[0]  # nothing of the old set is measured in it
+
+
+# --- the per-frame series: short gaps filled, offline refinement (_fill_gap, finish) ---------
+
+
+def lowering_frames(t0: float = 0.0) -> tuple[np.ndarray, list[PoseFrame]]:
+    """Times every 1/32 s (exact in binary): still at -5° for 1.5 s, then a curved lowering."""
+    t = t0 + np.arange(96) / 32
+    e = np.where(t - t0 < 1.5, -5.0, -5.0 - 40.0 * np.sin(np.clip(t - t0 - 1.5, 0, 1.5)) ** 2)
+    return t, body_frames(t, e)
+
+
+@pytest.mark.parametrize("gap_s, filled", [(0.25, True), (0.28125, False)])
+def test_a_gap_up_to_max_gap_s_is_filled_linearly_between_the_samples_around_it(gap_s, filled):
+    """DESIGN: fill gaps up to max_gap_s (here 0.25 s, inclusive), never across longer ones.
+    The filled samples lie on the straight line (in time) from the last sample before the gap
+    to the first one after it; those two and everything before are left as measured."""
+    cfg = Config()
+    cfg.kinematics.max_gap_s = 0.25
+    t, frames = lowering_frames()
+    k0 = 64  # 2.0 s, during the lowering
+    n = round(gap_s * 32) - 1  # frames missing between the last seen (k0 - 1) and the next
+    drop = set(range(k0, k0 + n))
+    full = Analyzer(cfg)
+    feed(full, frames)
+    ref = full.finish().series
+    an = Analyzer(cfg)
+    feed(an, [float(f.t_s) if k in drop else f for k, f in enumerate(frames)])
+    s = an.finish().series
+    before = slice(0, k0)
+    for key in ("extension_deg", "hip_angle_deg", "raw"):
+        assert s[key][before] == pytest.approx(ref[key][before], abs=1e-12)  # causal
+    assert not s["visible"][k0:k0 + n].any() and s["visible"][k0 + n]
+    if not filled:
+        assert np.isnan(s["extension_deg"][k0:k0 + n]).all()
+        return
+    a, b = k0 - 1, k0 + n
+    w = (t[k0:k0 + n] - t[a]) / (t[b] - t[a])
+    for key in ("extension_deg", "hip_angle_deg", "raw"):
+        line = s[key][a] + w * (s[key][b] - s[key][a])
+        assert s[key][k0:k0 + n] == pytest.approx(line, abs=1e-9)
+    # the sample after the gap is the raw angle as measured (the filter did not see the gap)
+    assert s["raw"][b] == pytest.approx(ref["raw"][b], abs=1e-9)
+    assert np.ptp(s["extension_deg"][a:b + 1]) > 2.0  # the line spans a real change of e
+
+
+def test_a_gap_at_the_start_of_the_series_is_not_filled():
+    """Nothing was seen before it: there is no sample to draw the line from."""
+    t, frames = lowering_frames()
+    an = Analyzer(Config())
+    feed(an, [float(f.t_s) if k < 5 else f for k, f in enumerate(frames)])
+    s = an.finish().series
+    assert np.isnan(s["extension_deg"][:5]).all() and np.isfinite(s["extension_deg"][5:]).all()
+
+
+@pytest.mark.parametrize("cutoff", [4.0, 2.5])
+def test_refine_recomputes_the_series_zero_phase_from_the_raw_angle(cutoff):
+    """finish(refine=True): e is the zero-phase Butterworth of the raw e at offline_cutoff_hz,
+    the velocity its time derivative; reps stay those of the causal core."""
+    from formcheck.core.kinematics import butterworth_zero_phase
+
+    cfg = Config()
+    cfg.kinematics.offline_cutoff_hz = cutoff
+    t, frames = lowering_frames()
+    frames = [float(f.t_s) if k < 5 else f for k, f in enumerate(frames)]  # nobody at first
+    an = Analyzer(cfg)
+    feed(an, frames)
+    causal = {k: v.copy() for k, v in an.finish().series.items()}
+    an = Analyzer(cfg)
+    feed(an, frames)
+    res = an.finish(refine=True)
+    s = res.series
+    assert res.smoothing == f"zero-phase butterworth {cutoff:g} Hz"
+    ok = np.isfinite(s["raw"])
+    want = butterworth_zero_phase(s["t_s"], s["raw"], cutoff)
+    assert ok.sum() == 91 and s["extension_deg"][ok] == pytest.approx(want[ok], abs=1e-9)
+    assert s["velocity_dps"][ok] == pytest.approx(np.gradient(want, s["t_s"])[ok], abs=1e-9, nan_ok=True)
+    assert np.isfinite(s["velocity_dps"][ok][1:]).all()
+    # frames without a body keep their (NaN) values
+    assert np.isnan(s["extension_deg"][~ok]).all() and np.isnan(s["velocity_dps"][~ok]).all()
+    assert s["hip_angle_deg"][ok] == pytest.approx(causal["hip_angle_deg"][ok], abs=1e-12)
+    assert not np.allclose(s["extension_deg"][ok], causal["extension_deg"][ok], atol=0.05)
+
+
+@pytest.mark.parametrize("n, refined", [(6, False), (7, True)])
+def test_refine_needs_seven_samples(n, refined):
+    """The zero-phase filter needs 7 samples (its start-up pad); fewer keep the causal series."""
+    an = Analyzer(Config())
+    feed(an, [k / 30 for k in range(n)])
+    res = an.finish(refine=True)
+    assert res.series["t_s"].size == n
+    assert res.smoothing == ("zero-phase butterworth 4 Hz" if refined else "causal one-euro")

@@ -339,3 +339,132 @@ def test_refine_needs_seven_samples(n, refined):
     res = an.finish(refine=True)
     assert res.series["t_s"].size == n
     assert res.smoothing == ("zero-phase butterworth 4 Hz" if refined else "causal one-euro")
+
+
+def test_reps_over_the_sets_own_range_are_noted_with_their_median_depth():
+    """Reps counted over the set's own range (short of BOTTOM) are named in one warning: how
+    many, their median depth (not the mean) and the bottom zone they missed."""
+    cfg = Config()
+    cfg.reps.bottom_deg = 32.5
+    t, e, _, _ = script_set([RepScript(depth=-20.0), RepScript(depth=-21.0),
+                             RepScript(depth=-27.0)])
+    an = Analyzer(cfg)
+    feed(an, body_frames(t, e))
+    res = an.finish()
+    assert [r.counted for r in res.reps] == [True, True, True]
+    assert res.warnings == [
+        "Counted over your own range: 3 rep(s) went down about 21° (short of the 32.5° bottom "
+        "zone) and were counted as the set's consistent range. To hold the set to a depth, set "
+        "reps.min_range_deg to it."]
+
+
+# --- what the angle is measured from (_process) ----------------------------------------------
+
+
+def turned(frames: list[PoseFrame], deg: float) -> list[PoseFrame]:
+    """Every landmark turned ``deg`` clockwise on screen about (320, 240): the true vertical
+    then points along image-up turned ``deg`` clockwise, the roll ``set_camera_roll`` takes."""
+    a = math.radians(deg)
+    rot = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
+    c = np.array([320.0, 240.0])
+    return [PoseFrame(f.t_s, (f.xy - c) @ rot.T + c, f.visibility, f.z, f.world, f.image_wh)
+            for f in frames]
+
+
+@pytest.mark.parametrize("roll", [8.0, -12.0])
+def test_seated_angle_is_measured_from_the_true_vertical_given_the_camera_roll(roll):
+    """set_camera_roll: the seated e is measured from image-up turned by the roll, so a rolled
+    camera with its roll given reads the same e as a level one; without it, e is off by the roll."""
+    t, e, _, _ = script_set([RepScript()])
+    frames = body_frames(t, e)
+    level = Analyzer(Config())
+    feed(level, frames)
+    ref = level.finish().series
+    an = Analyzer(Config())
+    an.set_camera_roll(roll)
+    feed(an, turned(frames, roll))
+    s = an.finish().series
+    assert s["raw"] == pytest.approx(ref["raw"], abs=1e-6)
+    assert s["hip_angle_deg"] == pytest.approx(ref["hip_angle_deg"], abs=1e-6)
+    plain = Analyzer(Config())
+    feed(plain, turned(frames, roll))
+    s = plain.finish().series
+    ok = np.isfinite(s["raw"])
+    # facing right, the front is +x: a clockwise roll tips image-up toward the front (flexion)
+    assert s["raw"][ok] - ref["raw"][ok] == pytest.approx(np.full(ok.sum(), -roll), abs=1e-6)
+
+
+@pytest.mark.parametrize("profile", ["seated", "prone"])
+def test_neutral_offset_is_subtracted_from_every_e(profile):
+    cfg = Config()
+    cfg.kinematics.neutral_offset_deg = 6.5
+    t, e, _, _ = script_set([RepScript()])
+    frames = body_frames(t, e, profile)
+    an = Analyzer(Config())
+    feed(an, frames)
+    ref = an.finish().series
+    an = Analyzer(cfg)
+    feed(an, frames)
+    res = an.finish()
+    assert res.series["raw"] == pytest.approx(ref["raw"] - 6.5, abs=1e-9, nan_ok=True)
+    assert res.series["extension_deg"] == pytest.approx(ref["extension_deg"] - 6.5, abs=1e-6,
+                                                       nan_ok=True)
+    assert res.scene["neutral_offset_deg"] == 6.5 and res.scene["neutral_source"] == "config"
+
+
+# --- the events (_handle) --------------------------------------------------------------------
+
+
+def timed_events(an: Analyzer, frames) -> list[tuple[float, object]]:
+    out = []
+    for f in frames:
+        out += [(f.t_s, ev) for ev in an.update(f.t_s, f)]
+    return out
+
+
+@pytest.mark.parametrize("start, e0", [("top", 0.0), ("bottom", -45.0)])
+def test_armed_event_names_the_zone_the_set_starts_in(start, e0):
+    """Armed settle_s (0.4 s) into the first zone, on a frame held back until the view was
+    decided (1.0 s): the event carries the sample's time; the scene keeps the first arming."""
+    t, e, _, _ = script_set([RepScript()], start=e0, lead_s=1.5)
+    an = Analyzer(Config())
+    evs = timed_events(an, body_frames(t, e))
+    armed = [(tf, ev) for tf, ev in evs if ev.kind == "armed"]
+    assert len(armed) == 1
+    tf, ev = armed[0]
+    assert tf == 1.0 and ev.t == 0.4 and ev.message == f"ready — set starts at the {start}"
+    assert ev.data == {"start": start}
+    assert an.scene()["set_started_s"] == 0.4
+    # lost and armed again later: the set still started at 0.4 s
+    feed(an, [float(t[-1]) + k / 30 for k in range(1, 15)])
+    t2 = t[-1] + 0.5 + t
+    evs = timed_events(an, body_frames(t2, e))
+    assert [ev.kind.value for _, ev in evs].count("armed") == 1
+    assert an.scene()["set_started_s"] == 0.4
+
+
+def test_event_stream_of_a_set_with_a_fault_and_a_partial():
+    """rep_counted carries the time of the frame that counted it; a finalised rep is a ``rep``
+    (counted) or ``partial`` event at the rep's end with the rep's dict; each of its faults
+    follows as a ``fault`` event at the fault's time with its cue, id and rep index (a fault
+    already cued early is not repeated)."""
+    t, e, _, _ = script_set([RepScript(peak=16.0), RepScript(depth=-22.0), RepScript()])
+    an = Analyzer(Config())
+    evs = timed_events(an, body_frames(t, e))
+    res = an.finish()
+    counted = [(tf, ev) for tf, ev in evs if ev.kind == "rep_counted"]
+    assert [(ev.message, ev.data) for _, ev in counted] == [("rep 1", {"count": 1}),
+                                                            ("rep 2", {"count": 2})]
+    assert all(ev.t == tf for tf, ev in counted)
+    finals = [ev for _, ev in evs if ev.kind in ("rep", "partial", "fault")] + an.final_events
+    early = [ev for ev in finals if ev.data.get("early")]
+    assert [(ev.data["id"], ev.data["rep"]) for ev in early] == [("hyperextension", 1)]
+    want = []
+    for r in res.reps:
+        want.append(("rep" if r.counted else "partial", r.t_end, "", {"rep": r.to_dict()}))
+        want += [("fault", f.t, f.cue, {"id": f.id, "rep": r.index}) for f in r.faults
+                 if not (f.id == "hyperextension" and r.index == 1)]
+    assert [(ev.kind.value, ev.t, ev.message, ev.data) for ev in finals
+            if not ev.data.get("early")] == want
+    assert [(r.counted, [f.id for f in r.faults]) for r in res.reps] == [
+        (True, ["hyperextension"]), (False, ["partial_range"]), (True, [])]

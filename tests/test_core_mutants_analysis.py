@@ -468,3 +468,77 @@ def test_event_stream_of_a_set_with_a_fault_and_a_partial():
             if not ev.data.get("early")] == want
     assert [(r.counted, [f.id for f in r.faults]) for r in res.reps] == [
         (True, ["hyperextension"]), (False, ["partial_range"]), (True, [])]
+    pr = res.reps[1].faults[0]  # the dip's depth against the BOTTOM zone it missed
+    assert pr.threshold == 30.0 and pr.value == pytest.approx(22.0, abs=0.3) and pr.unit == "deg"
+
+
+@pytest.mark.parametrize("world_finish, fires", [(None, True), (29.5, True), (27.0, False)])
+def test_prone_finish_from_world_landmarks_has_its_own_offset(world_finish, fires):
+    """Prone, the 2-D finish arches 30° past the leg line (limit 25°). Where world landmarks
+    give a view-invariant finish too, both must be past the limit; the world angle is read with
+    its own landmark offset (LANDMARK_OFFSET_3D_DEG = -3°): 29.5° reads 26.5 (fault), 27° reads
+    24 (none)."""
+    from test_core_mutants import prone_world
+
+    from formcheck.core.analysis import LANDMARK_OFFSET_3D_DEG
+
+    assert LANDMARK_OFFSET_3D_DEG == -3.0
+    t, e, _, _ = script_set([RepScript(peak=30.0, top_hold_s=1.0), RepScript()])
+    frames = body_frames(t, e, "prone")
+    if world_finish is not None:
+        frames = [PoseFrame(f.t_s, f.xy, f.visibility, f.z, prone_world(ek + world_finish - 30.0),
+                            f.image_wh) for f, ek in zip(frames, e)]
+    an = Analyzer(Config())
+    feed(an, frames)
+    res = an.finish()
+    assert res.profile == "prone" and res.reps[0].peak_extension_deg == pytest.approx(30.0, abs=0.3)
+    assert ("hyperextension" in [f.id for f in res.reps[0].faults]) is fires
+
+
+@pytest.mark.parametrize("ends_in_lowering", [True, False])
+def test_a_bottom_start_set_ending_during_its_last_lowering_has_no_tempo_fault(ends_in_lowering):
+    """Bottom-start set: the rep's lowering is its last phase. A 0.5 s drop back to the bottom
+    is a fast descent (min 1 s) when it was seen to the end; when the clip ends during it, the
+    lowering was not timed and no tempo fault is given."""
+    t, e, _, _ = script_set([RepScript(peak=0.0)], start=-45.0, lead_s=1.0, tail_s=1.0)
+    if ends_in_lowering:
+        k = int(np.argmax((t > 4.0) & (e <= -20.0)))  # 0.2 s into the drop back
+        t, e = t[:k], e[:k]
+    an = Analyzer(Config())
+    feed(an, body_frames(t, e))
+    assert an.phase == ("lowering" if ends_in_lowering else "bottom")
+    res = an.finish()
+    assert [r.counted for r in res.reps] == [True]
+    assert res.reps[0].lowering_s < 0.5
+    assert [f.id for f in res.reps[0].faults] == ([] if ends_in_lowering else ["fast_descent"])
+
+
+def test_analyzer_without_series_gives_the_same_reps_and_an_empty_series():
+    """keep_series=False (unbounded live sessions): no per-frame series, same reps and faults,
+    gaps included."""
+    t, e, _, _ = script_set([RepScript(peak=16.0), RepScript()])
+    frames = body_frames(t, e)
+    frames = [float(f.t_s) if 95 <= k < 100 else f for k, f in enumerate(frames)]
+    full = Analyzer(Config())
+    feed(full, frames)
+    want = full.finish()
+    an = Analyzer(Config(), keep_series=False)
+    feed(an, frames)
+    res = an.finish(refine=True)
+    assert [r.to_dict() for r in res.reps] == [r.to_dict() for r in want.reps]
+    assert all(v.size == 0 for v in res.series.values()) and res.smoothing == "causal one-euro"
+    assert want.series["t_s"].size == len(frames)
+
+
+def test_a_fresh_analyzer():
+    an = Analyzer(Config())
+    assert (an.rep_count, an.phase, an.profile, an.view, an.last_e) == (0, "unarmed", None, None, None)
+    assert an.calibration is None and an.neutral_source == "none" and an.neutral_offset == 0.0
+    assert an.setting_up is True and an.warnings == [] and an.reps == []
+    assert an.camera_roll_deg == 0.0 and an.camera_roll_confidence is None
+    assert an.scene() == {"camera_roll_deg": 0.0, "camera_roll_confidence": None,
+                          "set_started_s": None, "cuts_s": [], "spans_s": [],
+                          "neutral_offset_deg": 0.0, "neutral_source": "none"}
+    cfg = Config()
+    cfg.kinematics.camera_roll_deg = -4.0
+    assert Analyzer(cfg).camera_roll_deg == -4.0

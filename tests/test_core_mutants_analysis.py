@@ -542,3 +542,21 @@ def test_a_fresh_analyzer():
     cfg = Config()
     cfg.kinematics.camera_roll_deg = -4.0
     assert Analyzer(cfg).camera_roll_deg == -4.0
+
+
+def test_the_view_is_kept_once_the_counter_is_armed_and_during_the_set():
+    """The view is re-decided only before the set. Armed at the top, frames that look frontal
+    do not switch it (only a change of machine would); once a rep was counted, not even frames
+    that look prone do."""
+    an = Analyzer(Config())
+    feed(an, still(np.arange(90) / 30, e=0.0))
+    assert an.phase == "top" and an.scene()["set_started_s"] == 0.4
+    evs = feed(an, still(np.arange(90, 150) / 30, e=0.0, shoulder_width_px=90.0))
+    assert [ev for ev in evs if ev.kind in ("view", "view_ok")] == [] and not an.view.frontal
+    # mid-set: rep 1 counted, the frames from its top hold on look prone: the view is kept
+    t, e, _, _ = script_set([RepScript(), RepScript()])
+    k = int(np.argmax(t > 5.3))
+    an = Analyzer(Config())
+    evs = feed(an, body_frames(t, e)[:k] + body_frames(t, np.zeros_like(e), "prone")[k:])
+    assert an.rep_count >= 1 and an.profile == "seated"
+    assert [ev.kind.value for ev in evs].count("view_ok") == 1

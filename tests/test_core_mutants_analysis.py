@@ -34,8 +34,8 @@ def a_rep(index: int = 1, counted: bool = True, faults: tuple[Fault, ...] = ()) 
 def a_result(reps: list[Rep], series: dict | None = None, scene: dict | None = None,
              facing: str | None = "left") -> SetResult:
     s = series if series is not None else {
-        "t_s": np.array([0.0, 1 / 3, 2 / 3]), "extension_deg": np.array([-1.23456, math.nan, 5.0]),
-        "hip_angle_deg": np.array([100.0049, math.inf, 90.0]),
+        "t_s": np.array([0.0, 1 / 3, 2 / 3]), "extension_deg": np.array([-1.23456, math.nan, 5.006]),
+        "hip_angle_deg": np.array([100.0049, math.inf, 91.237]),
         "velocity_dps": np.array([12.3456, -math.inf, 0.04]), "visible": np.array([1.0, 0.0, 1.0])}
     return SetResult("seated", facing, reps, ["w1"], s, 3, 2, "causal one-euro", scene or {})
 
@@ -56,8 +56,8 @@ def test_frame_series_rounding_per_field_and_null_where_not_finite():
     fs = FrameSeries.from_series(a_result([]).series, "causal one-euro")
     # t_s 3 decimals, angles 2, velocity 1; NaN and ±inf become None
     assert fs.t_s == (0.0, 0.333, 0.667)
-    assert fs.extension_deg == (-1.23, None, 5.0)
-    assert fs.hip_angle_deg == (100.0, None, 90.0)
+    assert fs.extension_deg == (-1.23, None, 5.01)
+    assert fs.hip_angle_deg == (100.0, None, 91.24)
     assert fs.velocity_dps == (12.3, None, 0.0)
     assert fs.visible == (True, False, True) and fs.smoothing == "causal one-euro"
     assert all(type(v) is bool for v in fs.visible)
@@ -184,6 +184,12 @@ def test_finish_side_view_without_reps_warns_no_reps():
     feed(an, still(np.arange(60) / 30))
     res = an.finish()
     assert res.warnings == [MSG_NO_REPS] and res.profile == "seated" and res.facing == "right"
+    # the series: float arrays, one value per frame, ``visible`` as booleans
+    assert set(res.series) == {"t_s", "extension_deg", "hip_angle_deg", "velocity_dps", "visible",
+                               "raw"}
+    assert res.series["visible"].dtype == bool and res.series["visible"].all()
+    assert all(res.series[k].dtype == np.float64 and res.series[k].size == 60
+               for k in res.series if k != "visible")
 
 
 @pytest.mark.parametrize("how", ["finish", "tracking_lost"])

@@ -124,6 +124,7 @@ def test_no_person_warned_once_no_person_warn_s_after_the_start():
     assert an.warnings == [MSG_NO_PERSON] and an.frames_total == 64 and an.frames_with_pose == 0
     res = an.finish()
     assert res.warnings == [MSG_NO_PERSON] and res.reps == []
+    assert res.frames_total == 64 and res.frames_with_pose == 0
     assert np.isnan(res.series["extension_deg"]).all() and not res.series["visible"].any()
 
 
@@ -175,6 +176,7 @@ def test_finish_without_a_decided_view_warns_nothing():
     assert an.view is None and an.frames_with_pose == 15
     res = an.finish()
     assert res.warnings == [] and res.reps == [] and res.profile == "auto" and res.facing is None
+    assert res.frames_total == 15 and res.frames_with_pose == 15
     assert np.isnan(res.series["extension_deg"]).all() and not res.series["visible"].any()
     assert res.series["t_s"] == pytest.approx(np.arange(15) / 30)
 
@@ -566,3 +568,23 @@ def test_the_view_is_kept_once_the_counter_is_armed_and_during_the_set():
     evs = feed(an, body_frames(t, e)[:k] + body_frames(t, np.zeros_like(e), "prone")[k:])
     assert an.rep_count >= 1 and an.profile == "seated"
     assert [ev.kind.value for ev in evs].count("view_ok") == 1
+
+
+def test_a_bystander_in_front_is_an_unseen_sample_at_its_time():
+    """Someone else in front (the hip jumps by more than a torso): the exerciser is hidden, not
+    gone — the frame is an empty sample at its own time, the track and the set go on."""
+    frames = still(np.arange(60) / 30, e=0.0)
+    t = np.arange(60, 66) / 30
+    other = body_frames(t, np.zeros(6))
+    other = [PoseFrame(f.t_s, f.xy + [250.0, 0.0], f.visibility, f.z, f.world, f.image_wh)
+             for f in other]
+    an = Analyzer(Config())
+    feed(an, frames)
+    last = an.last_body
+    assert last is not None and last.hip == pytest.approx([300.0, 300.0], abs=1e-9)
+    evs = feed(an, other + still(np.arange(66, 90) / 30, e=0.0))
+    assert [ev for ev in evs if ev.kind in ("tracking_lost", "view", "view_ok")] == []
+    res = an.finish()
+    assert res.series["t_s"] == pytest.approx(np.arange(90) / 30, abs=1e-12)
+    assert not res.series["visible"][60:66].any() and res.series["visible"][66:].all()
+    assert res.frames_with_pose == 84 and an.phase == "top"

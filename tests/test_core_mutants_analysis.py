@@ -588,3 +588,16 @@ def test_a_bystander_in_front_is_an_unseen_sample_at_its_time():
     assert res.series["t_s"] == pytest.approx(np.arange(90) / 30, abs=1e-12)
     assert not res.series["visible"][60:66].any() and res.series["visible"][66:].all()
     assert res.frames_with_pose == 84 and an.phase == "top"
+
+
+def test_causal_velocity_follows_a_steady_lowering():
+    """velocity_dps: the time derivative of the smoothed e (deg/s), causal: 0 while still, the
+    ramp's -10°/s once the filters have settled on a steady lowering."""
+    t = np.arange(150) / 30
+    e = np.where(t < 1.5, -5.0, -5.0 - 10.0 * (t - 1.5))
+    an = Analyzer(Config())
+    feed(an, body_frames(t, e))
+    s = an.finish().series
+    assert s["velocity_dps"][5:45] == pytest.approx(np.zeros(40), abs=1e-9)
+    assert s["velocity_dps"][120:] == pytest.approx(np.full(30, -10.0), abs=0.3)
+    assert an.last_e == pytest.approx(s["extension_deg"][-1], abs=1e-12)

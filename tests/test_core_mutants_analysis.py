@@ -17,6 +17,7 @@ import pytest
 from synth import RepScript, body_frames, script_set
 
 from formcheck.config import Config
+from formcheck.core import landmarks as L
 from formcheck.core.analysis import MSG_NO_PERSON, MSG_NO_REPS, MSG_STEP_BACK, Analyzer
 from formcheck.core.events import FaultId
 from formcheck.core.schema import SCHEMA, ClipMeta, FrameSeries, Report, Summary
@@ -197,8 +198,9 @@ def test_finish_side_view_without_reps_warns_no_reps():
 @pytest.mark.parametrize("how", ["finish", "tracking_lost"])
 def test_a_top_stay_cut_short_ends_at_the_last_sample_seen(how):
     """A counted rep still in its top stay when the set ends (finish) or the exerciser is lost:
-    the rep is closed with the top stay ending at the last sample seen (its hold included)."""
-    t, e, _, _ = script_set([RepScript(top_hold_s=1.0)], tail_s=0.0)
+    the rep is closed with the top stay ending at the last sample seen (its hold included). Its
+    lowering was seen whole: a 0.6 s lowering is still a fast descent (min 1 s)."""
+    t, e, _, _ = script_set([RepScript(top_hold_s=1.0, lowering_s=0.6)], tail_s=0.0)
     an = Analyzer(Config())
     evs = feed(an, body_frames(t, e))
     last = float(t[-1])
@@ -214,6 +216,7 @@ def test_a_top_stay_cut_short_ends_at_the_last_sample_seen(how):
     r = reps[0]
     assert r.counted and r.t_end == pytest.approx(last, abs=1e-9)
     assert r.top_hold_s > 1.0  # the scripted 1 s plateau is all in the hold
+    assert [f.id for f in r.faults] == ["fast_descent"]
 
 
 # --- the live keys' guards, and a new set ----------------------------------------------------
@@ -474,6 +477,7 @@ def test_event_stream_of_a_set_with_a_fault_and_a_partial():
                  if not (f.id == "hyperextension" and r.index == 1)]
     assert [(ev.kind.value, ev.t, ev.message, ev.data) for ev in finals
             if not ev.data.get("early")] == want
+    assert [r.index for r in res.reps] == [1, 2, 3]
     assert [(r.counted, [f.id for f in r.faults]) for r in res.reps] == [
         (True, ["hyperextension"]), (False, ["partial_range"]), (True, [])]
     pr = res.reps[1].faults[0]  # the dip's depth against the BOTTOM zone it missed
@@ -543,6 +547,7 @@ def test_a_fresh_analyzer():
     assert (an.rep_count, an.phase, an.profile, an.view, an.last_e) == (0, "unarmed", None, None, None)
     assert an.calibration is None and an.neutral_source == "none" and an.neutral_offset == 0.0
     assert an.setting_up is True and an.warnings == [] and an.reps == []
+    assert an.last_body is None and an.final_events == []  # read by the overlay before a body
     assert an.camera_roll_deg == 0.0 and an.camera_roll_confidence is None
     assert an.scene() == {"camera_roll_deg": 0.0, "camera_roll_confidence": None,
                           "set_started_s": None, "cuts_s": [], "spans_s": [],
@@ -601,3 +606,59 @@ def test_causal_velocity_follows_a_steady_lowering():
     assert s["velocity_dps"][5:45] == pytest.approx(np.zeros(40), abs=1e-9)
     assert s["velocity_dps"][120:] == pytest.approx(np.full(30, -10.0), abs=0.3)
     assert an.last_e == pytest.approx(s["extension_deg"][-1], abs=1e-12)
+
+
+def test_prone_without_a_leg_line_warns_step_back_at_the_first_analysed_sample():
+    """Prone asked for, knees never seen: no leg line to measure from. 'Step back …' once, at
+    the time of the first sample analysed (0.0 s, replayed when the view is decided at 1.0 s)."""
+    cfg = Config()
+    cfg.kinematics.profile = "prone"
+    frames = []
+    for f in still(np.arange(60) / 30, e=0.0, profile="prone"):
+        v = f.visibility.copy()
+        v[[*L.KNEE, *L.ANKLE]] = 0.1
+        frames.append(PoseFrame(f.t_s, f.xy, v, f.z, f.world, f.image_wh))
+    an = Analyzer(cfg)
+    evs = feed(an, frames)
+    assert brief([ev for ev in evs if ev.kind == "view"]) == [("view", 0.0, MSG_STEP_BACK)]
+    assert an.warnings == [MSG_STEP_BACK] and an.profile == "prone" and an.buf.next_index == 0
+
+
+def test_a_frame_with_the_time_of_the_previous_one_is_skipped():
+    """Time stamps must increase: a repeated one adds no sample (and no velocity from a zero
+    time step); the frame still counts as seen."""
+    frames = still(np.arange(60) / 30, e=-10.0)
+    an = Analyzer(Config())
+    feed(an, frames[:45])
+    n = an.buf.next_index
+    assert an.update(frames[44].t_s, frames[44]) == []
+    assert an.buf.next_index == n and an.frames_total == 46
+    feed(an, frames[45:])
+    v = an.finish().series["velocity_dps"]
+    assert np.isfinite(v).all() and np.abs(v).max() < 1e-9
+
+
+def test_prone_world_finish_is_read_against_the_sets_median_thigh_line():
+    """The legs are fixed in a prone set: the world-landmark finish is measured from the median
+    thigh line of the set, so a knee the model misplaces during the finish (8° off the line)
+    does not move it: a 27° world finish reads 24° (no fault) either way."""
+    from test_core_mutants import prone_world
+
+    t, e, _, _ = script_set([RepScript(peak=30.0, top_hold_s=1.0), RepScript()])
+    frames = []
+    for f, ek in zip(body_frames(t, e, "prone"), e):
+        w = prone_world(ek - 3.0)
+        if ek > 20.0:  # the finish: both knees placed 8° higher about the hips
+            hip = (w[L.LEFT_HIP] + w[L.RIGHT_HIP]) / 2
+            for j in L.KNEE:
+                d = w[j] - hip
+                w[j] = hip + np.array([d[0], d[1] - 0.45 * math.tan(math.radians(8.0)), d[2]])
+        frames.append(PoseFrame(f.t_s, f.xy, f.visibility, f.z, w, f.image_wh))
+    from formcheck.core.kinematics import world_prone_extension_deg as w3d
+
+    assert w3d(frames[np.argmax(e)].world) == pytest.approx(35.0, abs=0.5)  # per frame: 32 > 25
+    an = Analyzer(Config())
+    feed(an, frames)
+    res = an.finish()
+    assert res.reps[0].peak_extension_deg == pytest.approx(30.0, abs=0.3)
+    assert "hyperextension" not in [f.id for f in res.reps[0].faults]

@@ -480,6 +480,7 @@ def test_event_stream_of_a_set_with_a_fault_and_a_partial():
     assert [r.index for r in res.reps] == [1, 2, 3]
     assert [(r.counted, [f.id for f in r.faults]) for r in res.reps] == [
         (True, ["hyperextension"]), (False, ["partial_range"]), (True, [])]
+    assert res.reps[1].hip_shift_frac == 0.0  # not measured on a partial rep
     pr = res.reps[1].faults[0]  # the dip's depth against the BOTTOM zone it missed
     assert pr.threshold == 30.0 and pr.value == pytest.approx(22.0, abs=0.3) and pr.unit == "deg"
 
@@ -662,3 +663,31 @@ def test_prone_world_finish_is_read_against_the_sets_median_thigh_line():
     res = an.finish()
     assert res.reps[0].peak_extension_deg == pytest.approx(30.0, abs=0.3)
     assert "hyperextension" not in [f.id for f in res.reps[0].faults]
+
+
+def test_two_short_gaps_around_a_single_seen_frame_are_both_filled():
+    t, frames = lowering_frames()
+    drop = {60, 61, 63, 64}  # 62 alone is seen between them
+    an = Analyzer(Config())
+    feed(an, [float(f.t_s) if k in drop else f for k, f in enumerate(frames)])
+    s = an.finish().series
+    for a, b in ((59, 62), (62, 65)):
+        w = (t[a + 1:b] - t[a]) / (t[b] - t[a])
+        line = s["extension_deg"][a] + w * (s["extension_deg"][b] - s["extension_deg"][a])
+        assert s["extension_deg"][a + 1:b] == pytest.approx(line, abs=1e-9)
+    assert list(s["visible"][59:66]) == [True, False, False, True, False, False, True]
+
+
+@pytest.mark.parametrize("closed", [True, False])
+def test_no_top_pause_only_when_the_top_stay_was_seen_to_its_end(closed):
+    """A 0.1 s top stay between two bounced (constant-speed) reps is a missing pause (min hold
+    0.25 s); the same stay cut short by the end of the clip was not timed: no fault."""
+    t, e, _, _ = script_set([RepScript(top_hold_s=0.1, bounce=True), RepScript(bounce=True)])
+    if not closed:
+        k = int(np.argmax(t > 4.85 + 0.1))  # the lift ends at 4.85 s; 0.1 s of its stay
+        t, e = t[:k], e[:k]
+    an = Analyzer(Config())
+    feed(an, body_frames(t, e))
+    res = an.finish()
+    assert res.reps[0].counted and res.reps[0].top_hold_s < 0.25
+    assert ("no_top_pause" in [f.id for f in res.reps[0].faults]) is closed

@@ -691,3 +691,17 @@ def test_no_top_pause_only_when_the_top_stay_was_seen_to_its_end(closed):
     res = an.finish()
     assert res.reps[0].counted and res.reps[0].top_hold_s < 0.25
     assert ("no_top_pause" in [f.id for f in res.reps[0].faults]) is closed
+
+
+def test_hip_shift_is_measured_between_counted_reps_only():
+    """A partial dip has no hip shift of its own (0); a slide of 0.3 thigh lengths during it is
+    seen against the last counted rep, on the next counted one (limit 0.045: a fault there)."""
+    t, e, neck, shift = script_set([RepScript(), RepScript(depth=-22.0, hip_shift_frac=0.3),
+                                    RepScript()])
+    an = Analyzer(Config())
+    feed(an, body_frames(t, e, neck=neck, shift=shift))
+    res = an.finish()
+    assert [(r.counted, [f.id for f in r.faults]) for r in res.reps] == [
+        (True, []), (False, ["partial_range"]), (True, ["hip_shift"])]
+    assert res.reps[1].hip_shift_frac == 0.0
+    assert res.reps[2].hip_shift_frac == pytest.approx(0.3, abs=0.01)

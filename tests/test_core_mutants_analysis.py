@@ -705,3 +705,38 @@ def test_hip_shift_is_measured_between_counted_reps_only():
         (True, []), (False, ["partial_range"]), (True, ["hip_shift"])]
     assert res.reps[1].hip_shift_frac == 0.0
     assert res.reps[2].hip_shift_frac == pytest.approx(0.3, abs=0.01)
+
+
+@pytest.mark.parametrize("head_seen", [True, False])
+def test_the_neck_is_measured_only_while_ear_and_nose_are_seen(head_seen):
+    """A 30° chin-up at the finish is a neck crank when the head is seen; with the ear and nose
+    below min_visibility there is no neck angle to judge: no fault, neck extension 0."""
+    t, e, neck, shift = script_set([RepScript(neck_crank_deg=30.0), RepScript()])
+    frames = body_frames(t, e, neck=neck, shift=shift)
+    if not head_seen:
+        frames = [PoseFrame(f.t_s, f.xy, np.where(np.isin(np.arange(L.N_LANDMARKS),
+                                                          [*L.EAR, L.NOSE]), 0.1, f.visibility),
+                            f.z, f.world, f.image_wh) for f in frames]
+    an = Analyzer(Config())
+    feed(an, frames)
+    r = an.finish().reps[0]
+    assert ("neck_crank" in [f.id for f in r.faults]) is head_seen
+    assert (r.neck_extension_deg > 20.0) if head_seen else r.neck_extension_deg == 0.0
+
+
+def test_a_set_longer_than_the_buffer_trim_keeps_every_reps_samples():
+    """The per-sample buffer is trimmed from the front in long sets (chunks of 2000 samples)
+    behind the earliest sample the rep counter still needs: 22 identical reps over 2900 samples
+    all measure the same."""
+    t, e, _, _ = script_set([RepScript(top_hold_s=1.5)] * 22)
+    an = Analyzer(Config())
+    feed(an, body_frames(t, e))
+    res = an.finish()
+    assert t.size > 2900 and an.buf.base > 2000  # trimmed at least once
+    assert res.rep_count == 22
+    first = res.reps[0]
+    for r in res.reps[1:21]:
+        assert r.depth_deg == pytest.approx(first.depth_deg, abs=1e-6)
+        assert r.lowering_s == pytest.approx(first.lowering_s, abs=1e-6)
+        assert r.top_hold_s == pytest.approx(first.top_hold_s, abs=1e-6)
+        assert [f.id for f in r.faults] == []

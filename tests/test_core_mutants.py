@@ -550,6 +550,9 @@ def test_pick_skips_a_passer_by_whose_hip_is_nearer():
     assert tr.pick(0.033, [passer, exerciser]) is exerciser
     assert tr.pick(0.033, [passer]) is passer  # nobody fits: the nearest, which same_person refuses
     assert not tr.same_person(0.033, K.body_from_frame(passer))
+    # among bodies that fit, the hip nearest the track's (200 px): 15 px beats 30 px either side
+    near, far = leaning(215.0, 92.0), leaning(170.0, 88.0)
+    assert tr.pick(0.033, [far, near]) is near and tr.pick(0.033, [near, far]) is near
 
 
 def test_same_person_refuses_a_collapsed_torso():

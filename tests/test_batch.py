@@ -406,3 +406,33 @@ def test_html_with_the_real_html_report_module(clips, tmp_path, capsys):
                  "--html", str(page)]) == 0
     text = page.read_text()
     assert "2024-05-01" in text and "<i>Zoe</i>" not in text
+
+
+def test_parallel_batch_workers_load_one_pose_model_each(monkeypatch):
+    """With several clips side by side, each worker process builds one pose model, not a pool
+    of ``pose.workers`` (the cores are taken by the clips); alone, the configured pool."""
+    from formcheck.app import batch_engines as be
+    from formcheck.config import Config
+    from formcheck.media import pose
+
+    built = []
+
+    class Fake:
+        def __init__(self, pc):
+            built.append(pc.workers)
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(pose, "make_estimator", Fake)
+    monkeypatch.setattr(be, "_ESTIMATOR", None)
+    monkeypatch.setattr(be, "_ESTIMATOR_KEY", None)
+    cfg = Config()
+    assert cfg.pose.workers == 2
+    monkeypatch.setattr(be, "_POSE_WORKERS", 1)
+    be.worker_estimator(cfg)
+    be.worker_estimator(cfg)  # kept: the same model for the next clip
+    monkeypatch.setattr(be, "_POSE_WORKERS", None)
+    be.worker_estimator(cfg)
+    assert built == [1, 2]
+    assert cfg.pose.workers == 2  # the clip's own config (and its report) is untouched

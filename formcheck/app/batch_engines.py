@@ -32,6 +32,8 @@ TaskFn = Callable[[str, Config, "str | None"], dict]
 # --------------------------------------------------------------------------------------------
 _ESTIMATOR: Any = None
 _ESTIMATOR_KEY: tuple | None = None
+# Pose models per worker process when several clips run side by side (None: pose.workers).
+_POSE_WORKERS: int | None = None
 
 
 def _pose_key(cfg: Config) -> tuple:
@@ -43,6 +45,10 @@ def _pose_key(cfg: Config) -> tuple:
 def worker_estimator(cfg: Config):
     """This process's pose estimator (created once, reused for every clip with the same model)."""
     global _ESTIMATOR, _ESTIMATOR_KEY
+    if _POSE_WORKERS is not None and cfg.pose.workers != _POSE_WORKERS:
+        from dataclasses import replace
+
+        cfg = replace(cfg, pose=replace(cfg.pose, workers=_POSE_WORKERS))
     key = _pose_key(cfg)
     if _ESTIMATOR is None or _ESTIMATOR_KEY != key:
         from formcheck.media.pose import make_estimator
@@ -114,8 +120,13 @@ def _quiet_native_logs() -> None:
         pass
 
 
-def _init_worker(cfg: Config, log_level: int) -> None:
-    """Process-pool initializer: Ctrl-C goes to the driver only; load the model once."""
+def _init_worker(cfg: Config, log_level: int, pose_workers: int | None = None) -> None:
+    """Process-pool initializer: Ctrl-C goes to the driver only; load the model once.
+
+    ``pose_workers``: pose models per process (1 when several clips already run side by side:
+    the cores are taken by the clips, and a pool per process would only add memory)."""
+    global _POSE_WORKERS
+    _POSE_WORKERS = pose_workers
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if log_level > logging.DEBUG:
         _quiet_native_logs()
@@ -163,7 +174,8 @@ def run_local(jobs: list[ClipJob], workers: int, stop: StopFlag, task: TaskFn = 
 
     def make_pool() -> ProcessPoolExecutor:
         return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                                   initargs=(base_cfg, logging.getLogger().level))
+                                   initargs=(base_cfg, logging.getLogger().level,
+                                             1 if workers > 1 else None))
 
     queue = deque(jobs)
     inflight: dict[Any, ClipJob] = {}

@@ -358,13 +358,12 @@ def part2(cache: Path, labels: Path) -> None:
         print(_clip_row(clip, labels, rolls), flush=True)
 
 
-def _clip_row(clip: Path, labels: Path, rolls: dict) -> str:
-    """One table row for one cached clip (see :func:`part2`)."""
-    from formcheck.core.analysis import LANDMARK_OFFSET_DEG
+def _replay(clip: Path, rolls: dict):
+    """Replay one cached clip through a fresh Analyzer, as ``update_many`` does, with the camera
+    roll of the cache. Returns (the cache, the analyser, its captured e3d list, the result, the
+    pose used in each frame)."""
     from formcheck.core.types import PoseFrame
 
-    lab = json.loads((labels / f"{clip.stem}.json").read_text())
-    profile = lab["profile"]
     d = np.load(clip)
     w, h = (int(v) for v in d["wh"])
     an = Analyzer(Config())
@@ -372,7 +371,7 @@ def _clip_row(clip: Path, labels: Path, rolls: dict) -> str:
     rr = rolls.get(clip.stem)
     if rr and an.cfg.kinematics.estimate_roll:
         an.set_camera_roll(float(rr[0]), float(rr[1]))
-    used: list[PoseFrame | None] = []
+    used: list = []
     for k in range(len(d["t"])):
         t = float(d["t"][k])
         cands = [PoseFrame(t, d["xy"][k, j], d["vis"][k, j], d["z"][k, j], d["world"][k, j], (w, h))
@@ -380,7 +379,16 @@ def _clip_row(clip: Path, labels: Path, rolls: dict) -> str:
         p = an.pick_exerciser(t, cands)  # what update_many does, keeping the pose it used
         used.append(p)
         an.update(t, p)
-    res = an.finish(refine=True)
+    return d, an, e3d, an.finish(refine=True), used
+
+
+def _clip_row(clip: Path, labels: Path, rolls: dict) -> str:
+    """One table row for one cached clip (see :func:`part2`)."""
+    from formcheck.core.analysis import LANDMARK_OFFSET_DEG
+
+    lab = json.loads((labels / f"{clip.stem}.json").read_text())
+    profile = lab["profile"]
+    d, an, e3d, res, used = _replay(clip, rolls)
     lt = np.asarray(lab["frames"]["t_s"], dtype=np.float64)
     l3 = np.asarray(lab["frames"]["extension_3d_deg"], dtype=np.float64)
 
@@ -420,7 +428,6 @@ def _clip_row(clip: Path, labels: Path, rolls: dict) -> str:
 def part3(cache: Path, real: Path) -> None:
     """The real clips in the cache: no per-frame truth, only the view note, so the shoulder ratio
     the frontal check uses, the refusal and the count show where real views fall."""
-    from formcheck.core.types import PoseFrame
 
     clips, rolls = _cached_clips(cache, real)
     if not clips:
@@ -434,18 +441,7 @@ def part3(cache: Path, real: Path) -> None:
     print("|---|---|---:|---|---:|---|---:|---:|")
     for clip in clips:
         lab = json.loads((real / f"{clip.stem}.json").read_text())
-        d = np.load(clip)
-        w, h = (int(v) for v in d["wh"])
-        an = Analyzer(Config())
-        e3d = _capture_e3d(an)
-        rr = rolls.get(clip.stem)
-        if rr and an.cfg.kinematics.estimate_roll:
-            an.set_camera_roll(float(rr[0]), float(rr[1]))
-        for k in range(len(d["t"])):
-            t = float(d["t"][k])
-            an.update_many(t, [PoseFrame(t, d["xy"][k, j], d["vis"][k, j], d["z"][k, j], d["world"][k, j], (w, h))
-                               for j in range(int(d["n"][k]))])
-        res = an.finish(refine=True)
+        d, an, e3d, res, _ = _replay(clip, rolls)
         ratio = an.view.shoulder_ratio if an.view is not None else math.nan
         r2 = {round(float(t), 6): float(v) for t, v in zip(res.series["t_s"], res.series["raw"]) if math.isfinite(v)}
         both = np.array([(r2[round(t, 6)], v) for t, v in e3d.items() if round(t, 6) in r2 and math.isfinite(v)])

@@ -127,7 +127,7 @@ def test_balance_check_boundary_and_bent_knees():
     bc = BalanceCheck()
     for _ in range(20):
         bc.offer(bent)
-    assert bc.leads == []
+    assert len(bc.leads) == 0
 
 
 @pytest.mark.e2e

@@ -211,14 +211,15 @@ class Session:
             new_stream = getattr(self.estimator, "new_stream", None)
             if new_stream is not None:
                 new_stream()
-        if poses is not None:
-            pose = (self.analyzer.pick_exerciser(frame.t_s, poses) if self.config.pose.num_poses > 1
-                    else (poses[0] if poses else None))
-        elif self.config.pose.num_poses > 1 and hasattr(self.estimator, "detect_all"):
-            # Several people: follow the exerciser's track, ignore the others.
-            pose = self.analyzer.pick_exerciser(frame.t_s, self.estimator.detect_all(frame.image, frame.t_s))
-        else:
+        several = self.config.pose.num_poses > 1
+        if poses is None and several and hasattr(self.estimator, "detect_all"):
+            poses = self.estimator.detect_all(frame.image, frame.t_s)
+        if poses is None:
             pose = self.estimator.detect(frame.image, frame.t_s)
+        elif several:  # follow the exerciser's track, ignore the others
+            pose = self.analyzer.pick_exerciser(frame.t_s, poses)
+        else:
+            pose = poses[0] if poses else None
         if self._roll is not None and not self._roll.done:
             self._roll.offer(frame, pose, self.analyzer)
         events = self.analyzer.update(frame.t_s, pose)

@@ -106,10 +106,11 @@ def extension_deg(
     if profile == PRONE:
         thigh = np.asarray(hip, dtype=np.float64) - knee
         a = signed_angle_deg(thigh, trunk)
-        down_side = np.sign(thigh[..., 0] * DOWN[1] - thigh[..., 1] * DOWN[0])
-        down_side = np.where(down_side == 0, 1.0, down_side)
         if floor_side:
-            down_side = np.full_like(down_side, 1.0 if floor_side > 0 else -1.0)
+            down_side = 1.0 if floor_side > 0 else -1.0
+        else:
+            down_side = np.sign(thigh[..., 0] * DOWN[1] - thigh[..., 1] * DOWN[0])
+            down_side = np.where(down_side == 0, 1.0, down_side)
         return -down_side * a
     raise ValueError(f"profile: expected 'seated' or 'prone', got {profile!r}")
 
@@ -181,9 +182,10 @@ def decide_view(
     ``seated``; near-straight legs that are not upright give ``prone``. The whole leg, not the
     thigh: a standing hinge keeps the feet under the hips even when its knees bend (hinges
     filmed side-on: median 5–8° from vertical), while a 45° bench keeps the legs near 45°, so a
-    camera rolled by 10° still leaves 10° on either side of the default 25°. Knees hidden by a pad (knee and ankle seen, at
-    ``min_visibility``, in fewer than a third of the frames or fewer than 3) give ``seated``:
-    the prone angle needs the thigh line.
+    camera rolled by 10° still leaves 10° on either side of the default 25°. Knees hidden by a
+    pad (knee and ankle seen, at ``min_visibility``, in fewer than a third of the frames or
+    fewer than 3) give ``seated``: the prone angle needs the thigh line. ``floor_side`` (prone)
+    comes from :func:`floor_side_from_face`.
     """
     if not bodies:
         raise ValueError("decide_view: expected at least one body, got none")

@@ -60,8 +60,7 @@ class ExerciserTrack:
         scale = max(torso / t_torso, t_torso / torso)
         if jump > self.JUMP or scale > self.SCALE:
             return False
-        if self.trunk_dir is None:
-            return True
+        # the track and its trunk direction are set together (same_person)
         turn = float(np.degrees(np.arccos(np.clip((b.shoulder - b.hip) / torso @ self.trunk_dir, -1.0, 1.0))))
         return turn <= self.TURN_DEG + self.TURN_DPS * (t - tr[2])
 

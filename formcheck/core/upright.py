@@ -17,6 +17,7 @@ the clockwise turn that makes it upright.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,8 +79,11 @@ class BalanceCheck:
         self.leg_upright_deg = leg_upright_deg
         self.knee_straight_deg = knee_straight_deg
         self.min_visibility = min_visibility
-        self.leads: list[float] = []
-        self.sides: list[float] = []
+        # the latest deep frames (a live session may stand and hinge for an hour)
+        self.leads: deque[float] = deque(maxlen=self.KEEP)
+        self.sides: deque[float] = deque(maxlen=self.KEEP)
+
+    KEEP = 900  # deep frames kept for the median
 
     def offer(self, b: K.Body) -> None:
         """One body of the set; kept when it stands on straight legs with the trunk leaning deep."""

@@ -156,12 +156,19 @@ def test_4k_frames_are_downscaled_before_the_model(tmp_path):
 
 @pytest.mark.e2e
 def test_4k_clip_memory_stays_bounded(tmp_path):
-    """A 4K clip is analysed with the memory of a small one (frames downscaled before the model)."""
+    """A 4K clip is analysed with about the memory of the same clip at 640x480: frames are
+    downscaled before the model, so only FFmpeg's decoder buffers grow with the picture.
+
+    Both peaks are measured side by side in this run (a machine's absolute figures vary). On the
+    development machine: 640x480 peaks at ~370 MB, 4K at ~560 MB, and 4K without the downscale
+    (``pose.max_side_px = 0``) at ~1060 MB.
+    """
     import subprocess
     import sys
 
     small = sample_frames(2.5, 4.5)
-    p = write_clip(tmp_path / "uhd.mp4", (cv2.resize(f, (3840, 2880)) for f in small))
+    clips = {"vga": write_clip(tmp_path / "vga.mp4", small),
+             "uhd": write_clip(tmp_path / "uhd.mp4", (cv2.resize(f, (3840, 2880)) for f in small))}
     # VmHWM: this process's own peak (ru_maxrss would carry the parent's peak across fork/exec).
     code = (
         "import re, sys\n"
@@ -171,11 +178,14 @@ def test_4k_clip_memory_stays_bounded(tmp_path):
         "kb = int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1))\n"
         "print(a.report['summary']['frames_analysed'], kb // 1024)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code, str(p)], capture_output=True, text=True, timeout=600)
-    assert out.returncode == 0, out.stderr
-    n, peak_mb = map(int, out.stdout.split())
-    assert n == len(small)
-    assert peak_mb < 700, f"peak RSS {peak_mb} MB"  # a 640x480 clip peaks at ~250 MB
+    peak = {}
+    for name, p in clips.items():
+        out = subprocess.run([sys.executable, "-c", code, str(p)], capture_output=True, text=True,
+                             timeout=600)
+        assert out.returncode == 0, out.stderr
+        n, peak[name] = map(int, out.stdout.split())
+        assert n == len(small)
+    assert peak["uhd"] - peak["vga"] < 300, f"peak RSS {peak} MB"
 
 
 def rotate_tkhd(data: bytes, degrees: int) -> bytes:

@@ -60,6 +60,10 @@ def analyze_clip(
     :class:`AnalysisError` when no person or no usable side view was found.
     """
     sinks = list(sinks)
+    if estimator is None:  # one model for the orientation probe and both passes
+        with _own_estimator(config) as own:
+            return analyze_clip(path, config, own, on_frame, progress, include_frames,
+                                require_person, sinks, turn_deg)
     res = _analyze(path, config, estimator, on_frame, progress, include_frames, sinks, turn_deg)
     if res.result.turned is not None and turn_deg is None and on_frame is None and not sinks:
         res = analyze_turned(path, config, res, estimator, progress, include_frames)
@@ -82,17 +86,28 @@ def analyze_turned(path: str | os.PathLike, config: Config, first: ClipAnalysis,
     """Analyse ``path`` again turned by ``first.result.turned``; keep the first analysis when the
     turned picture is found turned too (the finding was wrong)."""
     turn = first.result.turned.turn_deg
-    new_stream = getattr(estimator, "new_stream", None)
-    if new_stream is not None:
-        new_stream()
+    if estimator is None:
+        with _own_estimator(config) as own:
+            return analyze_turned(path, config, first, own, progress, include_frames, on_frame)
     res = _analyze(path, config, estimator, on_frame, progress, include_frames, [], turn,
                    notes=[turned_note(turn)])
     return first if res.result.turned is not None else res
 
 
-def _analyze(path, config: Config, estimator, on_frame, progress, include_frames: bool,
+def _own_estimator(config: Config) -> PoseDetector:
+    from formcheck.media.pose import make_estimator
+
+    return make_estimator(config.pose)
+
+
+def _analyze(path, config: Config, estimator: PoseDetector, on_frame, progress, include_frames: bool,
              sinks: list[Sink], turn_deg: int | None, notes: Iterable[str] = ()) -> ClipAnalysis:
-    with VideoSource(path, config.pose.max_side_px, config.pose.max_fps, turn_deg=turn_deg) as src:
+    # A pose model (it has streams) also probes the orientation: one model less in memory.
+    new_stream = getattr(estimator, "new_stream", None)
+    with VideoSource(path, config.pose.max_side_px, config.pose.max_fps, turn_deg=turn_deg,
+                     probe_rotation=estimator if new_stream else True) as src:
+        if new_stream:
+            new_stream()  # the clip's frames, after the probe's stills (VIDEO mode)
         all_sinks = list(sinks)
         if on_frame is not None:
             all_sinks.append(FrameHookSink(on_frame))

@@ -436,3 +436,19 @@ def test_parallel_batch_workers_load_one_pose_model_each(monkeypatch):
     be.worker_estimator(cfg)
     assert built == [1, 2]
     assert cfg.pose.workers == 2  # the clip's own config (and its report) is untouched
+
+
+def test_a_ray_task_builds_one_pose_model(monkeypatch):
+    """Ray reserves one CPU per task: its worker keeps one model, not a pool of pose.workers."""
+    from formcheck.app import batch_engines as be
+    from formcheck.config import Config
+
+    monkeypatch.setattr(be, "_POSE_WORKERS", None)
+    seen = []
+
+    def task(path, cfg, annotate_to):
+        seen.append((path, annotate_to, be._POSE_WORKERS))
+        return {"status": "ok"}
+
+    assert be._one_core_task(task, "a.mp4", Config(), None) == {"status": "ok"}
+    assert seen == [("a.mp4", None, 1)]

@@ -240,6 +240,13 @@ def import_ray():
     return ray
 
 
+def _one_core_task(task: TaskFn, path: str, cfg: Config, annotate_to: str | None) -> dict:
+    """``task`` in a Ray worker: one CPU is reserved for it, so one pose model, not a pool."""
+    global _POSE_WORKERS
+    _POSE_WORKERS = 1
+    return task(path, cfg, annotate_to)
+
+
 def run_ray(jobs: list[ClipJob], workers: int, stop: StopFlag, address: str | None = None,
             task: TaskFn = score_clip, max_retries: int = MAX_RETRIES) -> Iterator[tuple[ClipJob, dict]]:
     """The same per-clip task as Ray tasks; results flow back here.
@@ -262,13 +269,13 @@ def run_ray(jobs: list[ClipJob], workers: int, stop: StopFlag, address: str | No
     try:
         if address and not workers:
             workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
-        remote = ray.remote(num_cpus=1, max_retries=max_retries)(task)
+        remote = ray.remote(num_cpus=1, max_retries=max_retries)(_one_core_task)
         queue = deque(jobs)
         inflight: dict[Any, ClipJob] = {}
         while inflight or (queue and not stop.stop.is_set()):
             while queue and not stop.stop.is_set() and len(inflight) < 2 * max(1, workers):
                 job = queue.popleft()
-                inflight[remote.remote(str(job.path), job.cfg, job.annotate_to)] = job
+                inflight[remote.remote(task, str(job.path), job.cfg, job.annotate_to)] = job
             if stop.abort.is_set():
                 for ref in inflight:
                     ray.cancel(ref, force=True)

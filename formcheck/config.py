@@ -59,6 +59,7 @@ class KinematicsConfig:
     view_recheck_s: float = _f(0.5, "until a set starts, re-decide profile, facing and view this often (s) on the last view_check_s", 0.05, 30.0)
     auto_knee_bent_deg: float = _f(135.0, "auto profile: a knee angle below this (deg) means seated on a machine", 60.0, 180.0)
     turned_max_lead: float = _f(0.3, "auto profile, standing on straight legs: a centre of mass leading the ankles by more than this many torso lengths at deep trunk lean is out of balance, so the picture is turned 90 deg (standing hinges: 0.05-0.1; a face-down set on its side: 0.45)", 0.0, 5.0)
+    prone_oblique_deadband: float = _f(0.05, "prone: when the 2-D angle's range over the set exceeds the world landmarks' range by more than this fraction (a camera turned off the side view magnifies it), the excess is undone (1 = never; benchmarks/yaw.md)", 0.0, 1.0)
     prone_world_weight: float = _f(0.0, "prone: weight of MediaPipe's world-landmark angle in the extension angle, against the 2-D angle (0 = 2-D only; benchmarks/yaw.md)", 0.0, 1.0)
     auto_leg_upright_deg: float = _f(25.0, "auto profile: a leg (hip to ankle) within this many deg of vertical means standing (hip hinge, seated meaning)", 0.0, 90.0)
     setup_leg_motion: float = _f(0.3, "set-up: legs moving more than this many torso lengths within setup_leg_window_s = still getting into position (the counter does not arm)", 0.01, 10.0)

@@ -26,6 +26,7 @@ from formcheck.core.viewing import MSG_SIDE_ON, ViewSteps  # noqa: F401 (MSG_SID
 from formcheck.core.reps import Phase, RepStateMachine, Segment, measure
 from formcheck.core.setresult import SampleBuffer, SetResult
 from formcheck.core.scenes import SceneSteps
+from formcheck.core.oblique import ObliqueMagnification
 from formcheck.core.tracking import ExerciserTrack
 from formcheck.core.upright import BalanceCheck
 from formcheck.core.types import Fault, PoseFrame, Rep
@@ -106,6 +107,7 @@ class Analyzer(ViewSteps, CalibrationSteps, EarlyFaultSteps, SceneSteps):
         self.calibration: Calibration | None = None  # the last one that finished
         self._auto_calibrate = self.cfg.kinematics.calibrate == "start"
         self._own_range_depths: list[float] = []  # reps counted over the set's own range (deg)
+        self.oblique = ObliqueMagnification(kc.prone_oblique_deadband)
         # A "standing hinge" out of balance is a face-down set filmed turned 90° (core.upright).
         self.balance = BalanceCheck(max_lead=kc.turned_max_lead, leg_upright_deg=kc.auto_leg_upright_deg,
                                     min_visibility=kc.min_visibility)
@@ -333,6 +335,11 @@ class Analyzer(ViewSteps, CalibrationSteps, EarlyFaultSteps, SceneSteps):
                 tw = np.median(np.array(self._thighs_w), axis=0) if self._thighs_w else None
                 e3d = K.world_prone_extension_deg(b.world, tw) + LANDMARK_OFFSET_3D_DEG
         e_raw += LANDMARK_OFFSET_DEG[vf.profile] - self._neutral_offset
+        if math.isfinite(e3d):
+            # An oblique camera magnifies the 2-D prone angle; the world angle's range does not.
+            if not self.setting_up:
+                self.oblique.offer(t, e_raw, e3d - self._neutral_offset)
+            e_raw /= self.oblique.factor
         w3 = self.cfg.kinematics.prone_world_weight
         if w3 and math.isfinite(e3d):
             # Oblique views magnify the 2-D prone angle; the world landmarks' angle does not

@@ -48,5 +48,6 @@ class SceneSteps:
         self._legs.clear()
         self._thighs.clear()
         self._thighs_w.clear()
+        self.oblique.reset()
         self._legs_moved_t = t_s
         return events + [Event(EventKind.VIEW, t_s, "Scene cut: a new shot starts here.")]

@@ -45,6 +45,7 @@ class ViewSteps:
                 # standing walk-in or the mount would skew it for seconds after).
                 self._thighs.clear()
                 self._thighs_w.clear()
+                self.oblique.reset()
         # Set-up lasts until the legs have been still for setup_still_s.
         self.setting_up = t - self._legs_moved_t < kc.setup_still_s
         if b.visibility["knee"] >= kc.min_visibility:
@@ -78,6 +79,7 @@ class ViewSteps:
         if old is not None and self.machine.phase is not Phase.UNARMED and vf.profile == old.profile:
             return []  # armed: only a change of machine restarts (the facing vote wobbles mid-rep)
         self.view = vf
+        self.oblique.reset()
         self.machine.reset()
         self._euro.reset()
         self._vel_lp.reset()

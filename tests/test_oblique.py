@@ -64,7 +64,7 @@ def test_no_target_without_range():
 
 
 def test_frames_without_both_angles_are_skipped_and_reset_forgets():
-    m = ObliqueMagnification(0.0, min_span_s=1.0, min_spread_deg=1.0)
+    m = ObliqueMagnification(0.0, min_span_s=1.0, min_spread_deg=1.0, max_rate_per_s=0.05)
     m.offer(0.0, float("nan"), 1.0)
     m.offer(0.5, 2.0, float("nan"))
     m.offer(1.0, 20.0, 10.0)

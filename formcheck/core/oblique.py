@@ -26,12 +26,13 @@ class ObliqueMagnification:
         min_spread_deg: the world angle's standard deviation needed (the trunk must have moved
             through a good part of a rep; a still trunk gives no slope).
         max_rate_per_s: how fast the factor may change (per second), so that a new estimate
-            never steps the angle (a step would read as a fast movement).
+            never steps the angle (a step would read as a fast movement): 0.2/s moves an angle
+            of -70° by at most 14°/s, below the 20°/s a top hold tolerates.
         max_factor: the factor's cap (views past ~45° of yaw are refused as not side-on anyway).
     """
 
     def __init__(self, deadband: float, min_span_s: float = 1.0, min_spread_deg: float = 10.0,
-                 max_rate_per_s: float = 0.05, max_factor: float = 1.5) -> None:
+                 max_rate_per_s: float = 0.2, max_factor: float = 1.5) -> None:
         self.deadband = deadband
         self.min_span_s = min_span_s
         self.min_spread_deg = min_spread_deg

@@ -290,13 +290,14 @@ def _merge(runs: list[Row]) -> Row:
 def part1(yaws: tuple[float, ...], seeds: int) -> list[Row]:
     print("## Part 1: independent generator (tests/skeleton.py), Bias(), 1 px noise, "
           f"seeds 0..{seeds - 1} averaged, 30 fps\n")
-    print("2D = analyser series['raw'] vs the posed e; W = world-landmark angle (this script); "
+    print("2D = analyser series['raw'] (with the oblique correction of core.oblique) vs the "
+          "posed e; W = world-landmark angle (this script); "
           "e3d = the analyser's prone world angle; F = the mean of 2D and e3d (prone); Y = 2-D de-projected by the yaw estimated from "
           "the world landmarks (yaw est). MAE / bias in deg; cover = share of frames with a 2-D "
           "value. Angles, reps* and bad* (reps whose faults differ from the script's, worst seed) "
           "with the frontal check off (frontal_ratio 5.0) and the profile given, so they are "
           "measured past today's refusal; reps (worst seed), ratio (shoulder "
-          "width / torso; refused above 0.45) and refused with the defaults; auto = the profile "
+          f"width / torso; refused above {Config().kinematics.frontal_ratio:g}) and refused with the defaults; auto = the profile "
           "`auto` picks with the frontal check off.\n")
     print("| set-up | facing | yaw | 2D MAE | 2D bias | cover | W MAE | W bias | e3d MAE | F MAE | Y MAE "
           "| yaw est | reps | reps* | bad* | ratio | refused | auto |")
@@ -349,7 +350,9 @@ def part2(cache: Path, labels: Path) -> None:
           "world frame's up instead of the thigh; e3d = the analyser's prone world angle (median "
           "thigh, -3.0° offset); F = prone only, the mean of 2D and e3d; Y = 2-D de-projected by "
           "the yaw estimated from the world landmarks (yaw est, median over the clip), Y* = by the "
-          "label's yaw; ratio = the analyser's shoulder width / torso (frontal above 0.45). MAE / bias in deg over the frames where the angle has a value (Y, Y* and F "
+          "label's yaw; ratio = the analyser's shoulder width / torso (frontal above "
+          f"{Config().kinematics.frontal_ratio:g}). MAE / bias in deg over the frames where the "
+          "angle has a value (Y, Y* and F "
           "on the frames 2D has).\n")
     print("| clip | yaw | roll | 2D MAE | 2D bias | W MAE | W bias | W sd | Wv MAE | e3d MAE | e3d bias "
           "| F MAE | Y MAE | Y* MAE | yaw est | ratio | reps | refused |")

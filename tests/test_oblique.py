@@ -37,6 +37,7 @@ def test_the_target_is_the_slope_beyond_the_dead_band():
     assert target(0.05, 1.04) == 1.0  # a side view: untouched
     assert target(0.05, 0.90) == 1.0  # never magnified
     assert target(0.05, 3.0) == 1.5  # capped
+    assert target(1.0, 3.0) == 1.0  # off
 
 
 def test_the_factor_moves_toward_the_target_at_the_rate_limit():

@@ -1,4 +1,4 @@
-"""How much an oblique camera magnifies the prone angle (pure numpy).
+"""How much an oblique camera magnifies the prone angle (pure Python).
 
 A camera turned off the side view foreshortens the body's forward axis and not its vertical one,
 so the 2-D angle of a trunk moving against level legs swings wider than the body does: at 30° of
@@ -21,7 +21,7 @@ class ObliqueMagnification:
 
     Args:
         deadband: slopes up to ``1 + deadband`` count as a side view (factor 1); above it the
-            factor moves toward ``slope - deadband``.
+            factor moves toward ``slope - deadband``. ``1`` or more turns the correction off.
         min_span_s: seconds of frames with both angles needed before the slope is trusted.
         min_spread_deg: the world angle's standard deviation needed (the trunk must have moved
             through a good part of a rep; a still trunk gives no slope).
@@ -51,7 +51,7 @@ class ObliqueMagnification:
     def target(self) -> float:
         """The factor the frames so far ask for (1 until enough span and spread)."""
         n = self._n
-        if n < 2 or self._t is None or self._t0 is None or self._t - self._t0 < self.min_span_s:
+        if self.deadband >= 1.0 or n < 2 or self._t is None or self._t0 is None or self._t - self._t0 < self.min_span_s:
             return 1.0
         mx, my = self._sx / n, self._sy / n
         var = self._sxx / n - mx * mx

@@ -53,6 +53,21 @@ def test_the_factor_moves_toward_the_target_at_the_rate_limit():
     assert 1.0 < m.target() < 1.1 and m.factor == pytest.approx(m.target())
 
 
+def test_the_defaults_wait_one_second_and_move_0_2_per_second():
+    m = ObliqueMagnification(0.05)
+    feed(m, SWING[:30], 1.30)  # 0.97 s
+    assert m.target() == 1.0
+    m.offer(1.0, 1.30 * SWING[30], SWING[30])
+    assert m.target() == pytest.approx(1.25) and m.factor == pytest.approx(1.0 + 0.2 / 30)
+
+
+def test_the_spread_bar_is_inclusive():
+    m = ObliqueMagnification(0.0, min_span_s=0.0, min_spread_deg=10.0)
+    m.offer(0.0, 20.0, 10.0)
+    m.offer(1.0, -20.0, -10.0)  # the world angle's spread is 10 deg exactly
+    assert m.target() == 1.5
+
+
 def test_no_target_without_range():
     still = -20.0 + 9.0 * np.sin(np.linspace(0, 20, 300))  # spread 6.4 deg < 10
     m = ObliqueMagnification(0.0)

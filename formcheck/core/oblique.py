@@ -44,14 +44,13 @@ class ObliqueMagnification:
         """Forget the set so far (new set-up, scene cut)."""
         self._n = 0
         self._sx = self._sy = self._sxx = self._sxy = 0.0
-        self._t0: float | None = None
-        self._t: float | None = None
+        self._t0 = self._t = math.nan  # the first and the last frame offered (s)
         self.factor = 1.0
 
     def target(self) -> float:
         """The factor the frames so far ask for (1 until enough span and spread)."""
         n = self._n
-        if self.deadband >= 1.0 or n < 2 or self._t is None or self._t0 is None or self._t - self._t0 < self.min_span_s:
+        if self.deadband >= 1.0 or n < 2 or self._t - self._t0 < self.min_span_s:
             return 1.0
         mx, my = self._sx / n, self._sy / n
         var = self._sxx / n - mx * mx
@@ -65,9 +64,9 @@ class ObliqueMagnification:
         :attr:`factor`, moved toward :meth:`target` at most ``max_rate_per_s``."""
         if not (math.isfinite(e2d) and math.isfinite(e_world)):
             return self.factor
-        dt = 0.0 if self._t is None else max(0.0, t - self._t)
-        if self._t0 is None:
-            self._t0 = t
+        if self._n == 0:
+            self._t0 = self._t = t
+        dt = max(0.0, t - self._t)
         self._t = t
         self._n += 1
         self._sx += e_world

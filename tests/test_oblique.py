@@ -90,10 +90,13 @@ def test_frames_without_both_angles_are_skipped_and_reset_forgets():
     assert m.target() == 1.5  # slope 2, capped
     assert m.factor == pytest.approx(1.025)  # 0.5 s since the last frame, at 0.05/s
     m.reset()
-    assert m.factor == 1.0 and m.target() == 1.0
+    assert m.target() == 1.0 and m.factor == pytest.approx(1.025)  # kept: no step in the angle
     m.offer(3.0, 20.0, 10.0)
     assert m.target() == 1.0  # counting starts again: one frame
-    m.offer(5.0, -20.0, -10.0)
+    assert m.factor == pytest.approx(1.025)  # the first frame after a reset moves nothing
+    m.offer(3.1, 0.0, 0.0)
+    assert m.factor == pytest.approx(1.02)  # back toward 1 at 0.05/s
+    m.offer(5.1, -20.0, -10.0)
     assert m.target() == 1.5
 
 

@@ -38,14 +38,15 @@ class ObliqueMagnification:
         self.min_spread_deg = min_spread_deg
         self.max_rate_per_s = max_rate_per_s
         self.max_factor = max_factor
+        self.factor = 1.0
         self.reset()
 
     def reset(self) -> None:
-        """Forget the set so far (new set-up, scene cut)."""
+        """Forget the frames so far (new set-up, new view, scene cut). The factor is kept and
+        moves back toward 1 at the rate limit, so that forgetting never steps the angle."""
         self._n = 0
         self._sx = self._sy = self._sxx = self._sxy = 0.0
         self._t0 = self._t = math.nan  # the first and the last frame offered (s)
-        self.factor = 1.0
 
     def target(self) -> float:
         """The factor the frames so far ask for (1 until enough span and spread)."""

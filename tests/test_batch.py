@@ -418,8 +418,8 @@ def test_parallel_batch_workers_load_one_pose_model_each(monkeypatch):
     built = []
 
     class Fake:
-        def __init__(self, pc):
-            built.append(pc.workers)
+        def __init__(self, pc, workers=None):
+            built.append(workers)
 
         def close(self):
             pass
@@ -434,7 +434,7 @@ def test_parallel_batch_workers_load_one_pose_model_each(monkeypatch):
     be.worker_estimator(cfg)  # kept: the same model for the next clip
     monkeypatch.setattr(be, "_POSE_WORKERS", None)
     be.worker_estimator(cfg)
-    assert built == [1, 2]
+    assert built == [1, None]  # the override, then the configured pose.workers
     assert cfg.pose.workers == 2  # the clip's own config (and its report) is untouched
 
 

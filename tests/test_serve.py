@@ -606,3 +606,24 @@ def test_idle_live_session_is_ended_and_saved(make_client):
         assert m["type"] == "error" and "No camera frames for 0.3 s" in m["message"]
         assert ws.receive_json()["type"] == "summary"
     assert FakeLive.instances[0].finished is not None
+
+
+def test_several_serve_workers_build_one_pose_model_each(monkeypatch, tmp_path):
+    """Several analysis workers already share the cores: each builds one pose model, not a pool
+    of ``pose.workers``; a lone worker builds the configured pool."""
+    from types import SimpleNamespace
+
+    from formcheck.web import engine, jobs
+
+    made = []
+    monkeypatch.setattr(engine, "make_estimator", lambda cfg, workers=None: made.append(workers) or object())
+    monkeypatch.setattr(engine, "analyze_upload",
+                        lambda *a, **kw: SimpleNamespace(clip_id=1, video=None))
+    paths = Paths.under(tmp_path / "data")
+    job = {"file": "a.mp4", "name": "a.mp4", "id": "j1", "athlete": None}
+    for n, want in ((2, 1), (1, None)):
+        task = jobs.AnalyzeTask(None, WorkerPool(paths, None, n, "thread")._pose_workers())
+        task(job, paths, lambda f: None)
+        task(job, paths, lambda f: None)  # the model is kept for the next job
+        assert made[-1] == want
+    assert made == [1, None]

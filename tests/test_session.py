@@ -218,9 +218,9 @@ def test_a_pool_of_image_mode_models_gives_the_report_of_one_video_mode_model():
     clip = ROOT / "formcheck" / "data" / "dev01_seated_r.mp4"
     cfg = load_config()
     reports = {}
-    for name, pc in (("pool", cfg.pose), ("one", replace(cfg.pose, workers=1)),
-                     ("video", replace(cfg.pose, tracking=True))):
-        with make_estimator(pc) as est:
+    for name, pc, workers in (("pool", cfg.pose, None), ("one", cfg.pose, 1),
+                              ("video", replace(cfg.pose, tracking=True), None)):
+        with make_estimator(pc, workers) as est:
             assert isinstance(est, PoseEstimatorPool) is (name == "pool")
             rep = analyze_clip(str(clip), cfg, estimator=est).report
         rep.pop("config", None), rep.pop("config_digest", None)

@@ -36,27 +36,23 @@ _ESTIMATOR_KEY: tuple | None = None
 _POSE_WORKERS: int | None = None
 
 
-def _pose_key(cfg: Config) -> tuple:
+def _pose_key(cfg: Config, workers: int) -> tuple:
     pc = cfg.pose
     return (pc.model, pc.min_detection_confidence, pc.min_presence_confidence,
-            pc.min_tracking_confidence, pc.num_poses, pc.tracking, pc.workers)
+            pc.min_tracking_confidence, pc.num_poses, pc.tracking, workers)
 
 
 def worker_estimator(cfg: Config):
     """This process's pose estimator (created once, reused for every clip with the same model)."""
     global _ESTIMATOR, _ESTIMATOR_KEY
-    if _POSE_WORKERS is not None and cfg.pose.workers != _POSE_WORKERS:
-        from dataclasses import replace
-
-        cfg = replace(cfg, pose=replace(cfg.pose, workers=_POSE_WORKERS))
-    key = _pose_key(cfg)
+    key = _pose_key(cfg, cfg.pose.workers if _POSE_WORKERS is None else _POSE_WORKERS)
     if _ESTIMATOR is None or _ESTIMATOR_KEY != key:
         from formcheck.media.pose import make_estimator
 
         if _ESTIMATOR is not None:
             _ESTIMATOR.close()
             _ESTIMATOR = None
-        _ESTIMATOR = make_estimator(cfg.pose)
+        _ESTIMATOR = make_estimator(cfg.pose, _POSE_WORKERS)
         _ESTIMATOR_KEY = key
     return _ESTIMATOR
 

@@ -18,7 +18,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -367,7 +367,7 @@ def run(args: argparse.Namespace, estimator_factory=None, reader: FrameReader | 
         if estimator_factory is None:
             from formcheck.media.pose import make_estimator
 
-            estimator = make_estimator(replace(cfg.pose, workers=1))  # newest frame only: one at a time
+            estimator = make_estimator(cfg.pose, workers=1)  # newest frame only: one at a time
         else:
             estimator = estimator_factory(cfg)
         session = LiveSession(cfg, source, estimator, emit=emit, window=window, recorder=recorder,

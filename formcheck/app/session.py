@@ -253,19 +253,21 @@ class Session:
         depth = int(getattr(self.estimator, "workers", 1)) + 1
         ahead: deque = deque()
         n = 0
-        try:
-            for frame in frames:
-                ahead.append((frame, submit(frame.image, frame.t_s)))
-                if len(ahead) > depth:
-                    f, fut = ahead.popleft()
-                    self.step(f, fut.result())
-                    n += 1
-                    if self._stop:
-                        return n
-            while ahead and not self._stop:
+
+        def analyse_until(left: int) -> None:  # the oldest frames, down to `left` in flight
+            nonlocal n
+            while len(ahead) > left and not self._stop:
                 f, fut = ahead.popleft()
                 self.step(f, fut.result())
                 n += 1
+
+        try:
+            for frame in frames:
+                ahead.append((frame, submit(frame.image, frame.t_s)))
+                analyse_until(depth)
+                if self._stop:
+                    return n
+            analyse_until(0)
             return n
         finally:
             for _, fut in ahead:

@@ -160,7 +160,7 @@ def shared_estimator():
             from formcheck.config import PoseConfig
             from formcheck.media.pose import make_estimator
 
-            _SHARED = make_estimator(PoseConfig(workers=1))
+            _SHARED = make_estimator(PoseConfig(), workers=1)
             # Close it before mediapipe's own executor shuts down at exit (threading's exit hooks
             # run newest first and before atexit's), or its __del__ prints a traceback.
             threading._register_atexit(_close_shared)

@@ -204,7 +204,7 @@ class PoseEstimatorPool:
     def detect_all(self, image_bgr: np.ndarray, t_s: float) -> list[PoseFrame]:
         """Landmarks of every person found (at most ``num_poses``), in pixels; may be empty."""
         if not self._models:
-            raise RuntimeError("PoseEstimatorPool.detect() called after close()")
+            raise RuntimeError("PoseEstimatorPool.detect_all() called after close()")
         m = self._free.get()
         try:
             return m.detect_all(image_bgr, t_s)
@@ -239,13 +239,16 @@ class PoseEstimatorPool:
             m.close()
 
 
-def make_estimator(pose: PoseConfig) -> PoseEstimator | PoseEstimatorPool:
+def make_estimator(pose: PoseConfig, workers: int | None = None) -> PoseEstimator | PoseEstimatorPool:
     """The configured pose model (``config.pose``): the one place a pose model is built.
 
     Without tracking, ``pose.workers`` > 1 gives a :class:`PoseEstimatorPool` (the same poses,
-    frames in parallel)."""
-    if not pose.tracking and pose.workers > 1:
-        return PoseEstimatorPool(pose.workers, pose.model, pose.min_detection_confidence,
+    frames in parallel). ``workers`` overrides ``pose.workers`` where a pool would only add
+    memory: frames that arrive one at a time (live), or several clips already sharing the cores
+    (batch and serve workers). The configuration itself, and so the report, is left as it is."""
+    workers = pose.workers if workers is None else workers
+    if not pose.tracking and workers > 1:
+        return PoseEstimatorPool(workers, pose.model, pose.min_detection_confidence,
                                  pose.min_presence_confidence, pose.min_tracking_confidence,
                                  num_poses=pose.num_poses)
     return PoseEstimator(pose.model, pose.min_detection_confidence, pose.min_presence_confidence,

@@ -49,12 +49,13 @@ def load_serve_config(path: str | os.PathLike | None = None, profile: str | None
     return load_config(path, over)
 
 
-def make_estimator(cfg: Config):
+def make_estimator(cfg: Config, workers: int | None = None):
     """A loaded pose model (one per worker or live session), from the one factory
-    :func:`formcheck.media.pose.make_estimator`. Close it when done."""
+    :func:`formcheck.media.pose.make_estimator` (``workers`` overrides ``pose.workers``). Close
+    it when done."""
     from formcheck.media import pose
 
-    return pose.make_estimator(cfg.pose)
+    return pose.make_estimator(cfg.pose, workers)
 
 
 def today() -> str:
@@ -268,11 +269,7 @@ class LiveEngine:
         self.cfg = cfg
         own = estimator is None
         if own:  # frames arrive one at a time: one model (a pool would idle)
-            from dataclasses import replace
-
-            from formcheck.media import pose
-
-            estimator = pose.make_estimator(replace(cfg.pose, workers=1))
+            estimator = make_estimator(cfg, workers=1)
         self.session = Session(cfg, estimator, keep_series=True, owns_estimator=own)
         self.analyzer = self.session.analyzer
         self.rationer = CueRationer(cfg.live.cue_cooldown_s, cfg.live.cue_display_s)

@@ -206,17 +206,21 @@ class Paths:
 
 
 class AnalyzeTask:
-    """The real task: :func:`formcheck.web.engine.analyze_upload` with this worker's model."""
+    """The real task: :func:`formcheck.web.engine.analyze_upload` with this worker's model.
 
-    def __init__(self, cfg) -> None:
+    ``pose_workers`` overrides ``pose.workers`` (1 when several workers already share the
+    cores: a pool of models per worker would only add memory)."""
+
+    def __init__(self, cfg, pose_workers: int | None = None) -> None:
         self.cfg = cfg
+        self.pose_workers = pose_workers
         self.estimator = None
 
     def __call__(self, job: dict, paths: Paths, progress: Callable[[float], None]):
         from formcheck.web import engine
 
         if self.estimator is None:
-            self.estimator = engine.make_estimator(self.cfg)  # one pose model per worker
+            self.estimator = engine.make_estimator(self.cfg, self.pose_workers)  # kept for every job
         res = engine.analyze_upload(
             paths.uploads / job["file"], self.cfg, paths.db, display_name=job["name"],
             video_out=paths.videos / f"{job['id']}.webm", athlete=job["athlete"],
@@ -274,13 +278,14 @@ def _watch_parent(ppid: int) -> None:
             os._exit(1)
 
 
-def _process_main(name: str, paths: Paths, cfg, stop, log_level: int) -> None:
+def _process_main(name: str, paths: Paths, cfg, stop, log_level: int,
+                  pose_workers: int | None = None) -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the server
     logging.basicConfig(level=log_level, format=f"%(levelname)s %(name)s[{name}]: %(message)s")
     threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
-    worker_loop(name, paths, AnalyzeTask(cfg), stop)
+    worker_loop(name, paths, AnalyzeTask(cfg, pose_workers), stop)
 
 
 class WorkerPool:
@@ -289,7 +294,8 @@ class WorkerPool:
     Args:
         paths: the server's folders.
         cfg: the analysis configuration.
-        workers: how many clips are analysed at once (one pose model each).
+        workers: how many clips are analysed at once (one pose model each when several;
+            alone, the configured ``pose.workers``).
         mode: ``"process"`` (default) or ``"thread"``.
         task: the task for thread mode (default: :class:`AnalyzeTask`).
     """
@@ -329,17 +335,21 @@ class WorkerPool:
             self._stop = threading.Event()
             for i in range(self.workers):
                 name = f"t{i}"
-                task = self.task or AnalyzeTask(self.cfg)
+                task = self.task or AnalyzeTask(self.cfg, self._pose_workers())
                 t = threading.Thread(target=worker_loop, args=(name, self.paths, task, self._stop),
                                      name=f"formcheck-worker-{name}", daemon=True)
                 t.start()
                 self._threads[name] = t
         return self
 
+    def _pose_workers(self) -> int | None:
+        return 1 if self.workers > 1 else None
+
     def _spawn(self, name: str) -> None:
         p = self._ctx.Process(target=_process_main, name=f"formcheck-worker-{name}",
                               args=(name, self.paths, self.cfg, self._stop,
-                                    logging.getLogger().getEffectiveLevel()), daemon=True)
+                                    logging.getLogger().getEffectiveLevel(), self._pose_workers()),
+                              daemon=True)
         p.start()
         self._procs[name] = p
 

@@ -49,7 +49,7 @@ class PoseConfig:
 class KinematicsConfig:
     profile: str = _f("auto", "machine profile: auto, seated (neutral = torso vertical) or prone (neutral = torso in line with the legs)", choices=PROFILES)
     min_visibility: float = _f(0.5, "a joint counts as seen at or above this MediaPipe visibility, 0-1", 0.0, 1.0)
-    max_gap_s: float = _f(0.3, "fill tracking gaps up to this long (s); longer gaps reset the rep counter", 0.0, 5.0)
+    max_gap_s: float = _f(0.3, "bridge tracking gaps up to this long (s: the missing frames' worth of time); longer gaps reset the rep counter and are never counted across", 0.0, 5.0)
     smoothing_min_cutoff_hz: float = _f(1.5, "One Euro filter minimum cut-off (Hz) for the extension angle", 0.01, 100.0)
     smoothing_beta: float = _f(0.02, "One Euro filter speed coefficient (1/deg): higher follows fast moves with less lag", 0.0, 10.0)
     velocity_cutoff_hz: float = _f(4.0, "low-pass cut-off (Hz) of the angular velocity", 0.1, 100.0)

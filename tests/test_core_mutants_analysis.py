@@ -159,6 +159,37 @@ def test_tracking_lost_only_after_more_than_max_gap_s(nobody):
     assert brief(evs) == [("tracking_lost", 4.25 + 9 / 32, MSG_NO_PERSON)]
 
 
+@pytest.mark.parametrize("skipped_s, counted", [(0.3, 2), (0.4, 1)])
+def test_a_long_gap_with_no_frames_in_it_is_never_counted_across(skipped_s, counted):
+    """A stalled camera or a jump in a clip's times delivers no frame without the person, only
+    a later frame with them. DESIGN: never count across a gap longer than max_gap_s (0.3 s):
+    the rep under way at the jump is dropped, as for a run of frames without the person."""
+    t, e, _, _ = script_set([RepScript(), RepScript()])
+    frames = body_frames(t, e)
+    k = int(np.argmin(e[: len(e) // 2]))  # the first rep's bottom
+    n = round(skipped_s * 30)  # frames that never arrive
+    kept = frames[:k] + frames[k + n:]
+    an = Analyzer(Config())
+    evs = feed(an, kept)
+    res = an.finish()
+    assert sum(r.counted for r in res.reps) == counted
+    assert not any(ev.kind.value == "tracking_lost" for ev in evs)  # the person is in view
+
+
+@pytest.mark.parametrize("fps", [10.0, 30.0])
+def test_a_gap_is_the_missing_frames_worth_of_time_at_any_frame_rate(fps):
+    """0.3 s without the person is bridged at 10 fps (3 frames) as at 30 fps (9 frames); one
+    frame more is not."""
+    for missing, kept_reps in ((round(0.3 * fps), 2), (round(0.3 * fps) + 1, 1)):
+        t, e, _, _ = script_set([RepScript(), RepScript()], fps=fps)
+        frames = body_frames(t, e)
+        k = int(np.argmin(e[: len(e) // 2]))
+        fed = [float(f.t_s) if k <= i < k + missing else f for i, f in enumerate(frames)]
+        an = Analyzer(Config())
+        feed(an, fed)
+        assert sum(r.counted for r in an.finish().reps) == kept_reps, (fps, missing)
+
+
 # --- closing the set (finish) -----------------------------------------------------------------
 
 
@@ -270,16 +301,17 @@ def lowering_frames(t0: float = 0.0) -> tuple[np.ndarray, list[PoseFrame]]:
     return t, body_frames(t, e)
 
 
-@pytest.mark.parametrize("gap_s, filled", [(0.25, True), (0.28125, False)])
-def test_a_gap_up_to_max_gap_s_is_filled_linearly_between_the_samples_around_it(gap_s, filled):
-    """DESIGN: fill gaps up to max_gap_s (here 0.25 s, inclusive), never across longer ones.
+@pytest.mark.parametrize("n, filled", [(8, True), (9, False)])
+def test_a_gap_up_to_max_gap_s_is_filled_linearly_between_the_samples_around_it(n, filled):
+    """DESIGN: fill gaps up to max_gap_s (here 0.25 s, inclusive), never across longer ones. A
+    gap is the missing frames' worth of time: 8 frames at 32 fps (0.25 s) are filled, 9 are not.
     The filled samples lie on the straight line (in time) from the last sample before the gap
     to the first one after it; those two and everything before are left as measured."""
     cfg = Config()
     cfg.kinematics.max_gap_s = 0.25
     t, frames = lowering_frames()
     k0 = 64  # 2.0 s, during the lowering
-    n = round(gap_s * 32) - 1  # frames missing between the last seen (k0 - 1) and the next
+    # n frames missing between the last seen (k0 - 1) and the next
     drop = set(range(k0, k0 + n))
     full = Analyzer(cfg)
     feed(full, frames)

@@ -68,6 +68,7 @@ class Analyzer(ViewSteps, CalibrationSteps, EarlyFaultSteps, SceneSteps):
         self.view: K.ViewFacts | None = None
         self._pending_bodies: list[tuple[float, K.Body]] = []
         self._last_seen_t: float | None = None
+        self._intervals: deque[float] = deque(maxlen=15)  # recent frame spacings (s)
         self._tracking = False
         self._prev: tuple[float, float] | None = None  # (t, e smoothed)
         self.measures = RepMeasures(self.cfg.faults.top_hold_band_deg)
@@ -134,6 +135,8 @@ class Analyzer(ViewSteps, CalibrationSteps, EarlyFaultSteps, SceneSteps):
         self.frames_total += 1
         if self._span_start is None:
             self._span_start = t_s
+        elif t_s > self._last_t:
+            self._intervals.append(t_s - self._last_t)
         self._last_t = t_s
         events: list[Event] = []
         body = K.body_from_frame(pose) if pose is not None else None
@@ -152,6 +155,11 @@ class Analyzer(ViewSteps, CalibrationSteps, EarlyFaultSteps, SceneSteps):
             events += self._missing(t_s, pose is None)
             return events
         self.frames_with_pose += 1
+        if (self._tracking and self._last_seen_t is not None
+                and self._unseen_s(self._last_seen_t, t_s, back=True) > self.cfg.kinematics.max_gap_s):
+            # A long gap with no frames in it (a stalled camera, a jump in the clip's times):
+            # the same break as a long run of frames without the person.
+            events += self._break_track()
         self._last_seen_t = t_s
         self._tracking = True
         self.last_body = body
@@ -294,18 +302,23 @@ class Analyzer(ViewSteps, CalibrationSteps, EarlyFaultSteps, SceneSteps):
         if self.keep_series and self._gap_start is None and self.view is not None:
             self._gap_start = len(self._series["t_s"]) - 1
 
+    def _break_track(self) -> list[Event]:
+        """Unseen for too long to bridge: close what the rep machine holds and start afresh, so
+        that nothing is counted across the gap."""
+        self._tracking = False
+        events = self._handle(self.machine.finish(self.buf.next_index - 1))
+        self.machine.reset()
+        self._euro.reset()
+        self._vel_lp.reset()
+        self._prev = None
+        return events
+
     def _missing(self, t: float, nobody: bool) -> list[Event]:
         events: list[Event] = []
         self._unseen_sample(t)
         if self._tracking and self._last_seen_t is not None:
-            if t - self._last_seen_t > self.cfg.kinematics.max_gap_s:
-                # Too long to bridge: never count across it.
-                self._tracking = False
-                events += self._handle(self.machine.finish(self.buf.next_index - 1))
-                self.machine.reset()
-                self._euro.reset()
-                self._vel_lp.reset()
-                self._prev = None
+            if self._unseen_s(self._last_seen_t, t, back=False) > self.cfg.kinematics.max_gap_s:
+                events += self._break_track()
                 msg = MSG_NO_PERSON if nobody else MSG_STEP_BACK
                 events.append(Event(EventKind.TRACKING_LOST, t, msg))
         elif (self._last_seen_t is None and nobody and self._span_start is not None
@@ -380,6 +393,14 @@ class Analyzer(ViewSteps, CalibrationSteps, EarlyFaultSteps, SceneSteps):
         self.buf.trim_before(max(0, self.machine.min_seen_i - 10))
         return events
 
+    def _unseen_s(self, t_seen: float, t: float, back: bool) -> float:
+        """How long the person has gone unseen since the sighting at ``t_seen``: the missing
+        frames' worth of time, so that a gap means the same at 10 fps as at 60. At a frame
+        without the person that is ``t - t_seen``; at the frame where they are ``back``, one
+        usual frame spacing less (two frames apart is no gap at all)."""
+        spacing = float(np.median(self._intervals)) if back and self._intervals else 0.0
+        return t - t_seen - spacing - 1e-9
+
     def _fill_gap(self, t: float, e: float, theta: float, raw: float) -> None:
         """Linearly fill a short gap in the per-frame series (never across a long one)."""
         gs = self._gap_start
@@ -390,7 +411,7 @@ class Analyzer(ViewSteps, CalibrationSteps, EarlyFaultSteps, SceneSteps):
         if gs == 0 or not s["visible"][gs - 1]:
             return
         t0 = s["t_s"][gs - 1]
-        if t - t0 > self.cfg.kinematics.max_gap_s:
+        if self._unseen_s(t0, t, back=True) > self.cfg.kinematics.max_gap_s:
             return
         e0, th0, r0 = s["extension_deg"][gs - 1], s["hip_angle_deg"][gs - 1], s["raw"][gs - 1]
         for k in range(gs, len(s["t_s"])):

@@ -65,6 +65,7 @@ class KinematicsConfig:
     setup_leg_motion: float = _f(0.3, "set-up: legs moving more than this many torso lengths within setup_leg_window_s = still getting into position (the counter does not arm)", 0.01, 10.0)
     setup_leg_window_s: float = _f(0.5, "set-up: the window (s) over which leg motion is measured", 0.05, 10.0)
     setup_still_s: float = _f(1.0, "set-up ends when the legs have been still this long (s)", 0.0, 30.0)
+    leave_confirm_s: float = _f(1.0, "getting off: after reps were counted, legs (face down also hips) that moved as in set-up and are still that far from their place this long after (s) end the set where they began to move; a landmark that wanders and comes back does not", 0.1, 10.0)
     no_person_warn_s: float = _f(0.5, "warn 'no one in view' when nobody has been seen this long (s) from the start", 0.0, 60.0)
     neutral_offset_deg: float = _f(0.0, "your own neutral (deg): subtracted from every e; set by calibration (live c key, calibrate = \"start\", or an athlete's stored profile)", -45.0, 45.0)
     calibrate: str = _f("off", "calibrate neutral: off, or start (the first still hold at the top, 1 s, before the first rep becomes neutral)", choices=("off", "start"))

@@ -586,6 +586,7 @@ class Scene:
     pad_occlusion: bool = False  # knees and thighs hidden behind the machine's pad
     walk_in_s: float = 0.0  # walk into view (standing) before the set, then mount/sit down
     mount_s: float = 1.5
+    walk_out_s: float = 0.0  # after the set's script: dismount/stand up (mount_s), walk out of view
     bystander_t: float | None = None  # a second person crosses in front of the camera from then
     bystander_s: float = 3.0
     world: bool = True  # also give MediaPipe-like world landmarks (metres, hip-centred)
@@ -639,13 +640,21 @@ def render(script: SetScript, times: np.ndarray, scene: Scene = Scene()) -> list
             k += 1
     far_low = rng.random(len(times)) < scene.far_drop_frac
     posed = pose_batch(script.posture, e, neck, sh, bias=scene.bias)
+    set_end = pose_skeleton(script.posture, float(script.e.at(np.array([script.duration]))[0]),
+                            bias=scene.bias)
     pad_wander = np.cumsum(rng.normal(0.0, 0.004, (len(times), 2)), axis=0)
     for k, t in enumerate(times):
         if drop[k]:
             frames.append(None)
             continue
         walk_end = scene.walk_in_s
-        if t < walk_end:  # walking in from out of view
+        u = t - script.duration  # time since the set's script ended
+        if scene.walk_out_s and u >= scene.mount_s:  # walking out of view
+            P = _standing_walk(script.posture, u - scene.mount_s, -0.35, 2.6, scene.walk_out_s)
+        elif scene.walk_out_s and u >= 0.0:  # getting off the machine / standing up
+            w = float(minjerk(np.array(u / scene.mount_s)))
+            P = (1 - w) * set_end + w * stand_at_machine
+        elif t < walk_end:  # walking in from out of view
             P = _standing_walk(script.posture, t, -2.6, -0.35, walk_end)
         elif t < walk_end + scene.mount_s and scene.walk_in_s:  # sitting down / mounting
             w = float(minjerk(np.array((t - walk_end) / scene.mount_s)))

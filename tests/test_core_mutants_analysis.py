@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 import pytest
-from synth import RepScript, body_frames, script_set
+from synth import RepScript, body_frames, run, script_set
 
 from formcheck.config import Config
 from formcheck.core import landmarks as L
@@ -23,6 +23,7 @@ from formcheck.core.events import FaultId
 from formcheck.core.schema import SCHEMA, ClipMeta, FrameSeries, Report, Summary
 from formcheck.core.setresult import SetResult
 from formcheck.core.types import ClipInfo, Fault, PoseFrame, Rep
+from formcheck.core.viewing import MSG_SET_ENDED
 
 # --- the report contract (schema.py) --------------------------------------------------------
 
@@ -583,7 +584,7 @@ def test_a_fresh_analyzer():
     assert an.last_body is None and an.final_events == []  # read by the overlay before a body
     assert an.camera_roll_deg == 0.0 and an.camera_roll_confidence is None
     assert an.scene() == {"camera_roll_deg": 0.0, "camera_roll_confidence": None,
-                          "set_started_s": None, "cuts_s": [], "spans_s": [],
+                          "set_started_s": None, "set_ended_s": None, "cuts_s": [], "spans_s": [],
                           "neutral_offset_deg": 0.0, "neutral_source": "none"}
     cfg = Config()
     cfg.kinematics.camera_roll_deg = -4.0
@@ -592,20 +593,70 @@ def test_a_fresh_analyzer():
 
 def test_the_view_is_kept_once_the_counter_is_armed_and_during_the_set():
     """The view is re-decided only before the set. Armed at the top, frames that look frontal
-    do not switch it (only a change of machine would); once a rep was counted, not even frames
-    that look prone do."""
+    do not switch it (only a change of machine would); once a rep was counted, neither do
+    they. Legs that jump to another machine's place end the set instead (getting off): the
+    counted rep stays, and so do the set's profile and facing."""
     an = Analyzer(Config())
     feed(an, still(np.arange(90) / 30, e=0.0))
     assert an.phase == "top" and an.scene()["set_started_s"] == 0.4
     evs = feed(an, still(np.arange(90, 150) / 30, e=0.0, shoulder_width_px=90.0))
     assert [ev for ev in evs if ev.kind in ("view", "view_ok")] == [] and not an.view.frontal
-    # mid-set: rep 1 counted, the frames from its top hold on look prone: the view is kept
+    # mid-set: rep 1 counted, the frames from its top hold on look frontal: the view is kept
     t, e, _, _ = script_set([RepScript(), RepScript()])
     k = int(np.argmax(t > 5.3))
     an = Analyzer(Config())
-    evs = feed(an, body_frames(t, e)[:k] + body_frames(t, np.zeros_like(e), "prone")[k:])
-    assert an.rep_count >= 1 and an.profile == "seated"
+    evs = feed(an, body_frames(t, e)[:k] + body_frames(t[k:], e[k:], shoulder_width_px=90.0))
+    assert an.rep_count == 2 and an.profile == "seated" and not an.view.frontal
     assert [ev.kind.value for ev in evs].count("view_ok") == 1
+    # ... and from there the body lies prone: the legs moved, the set ended after rep 1
+    an = Analyzer(Config())
+    evs = feed(an, body_frames(t, e)[:k] + body_frames(t, np.zeros_like(e), "prone")[k:])
+    res = an.finish()
+    assert [r.counted for r in res.reps] == [True]
+    assert (res.profile, res.facing) == ("seated", "right")
+    assert t[k - 1] - 0.5 <= res.scene["set_ended_s"] <= t[k]
+    assert ("view", MSG_SET_ENDED) in [(ev.kind.value, ev.message) for ev in evs]
+
+
+def _moved(frames, dx) -> list[PoseFrame]:
+    """The same frames with the whole body moved by ``dx[k]`` px along x (angles unchanged)."""
+    return [PoseFrame(f.t_s, f.xy + [float(d), 0.0], f.visibility, f.z, f.world, f.image_wh)
+            for f, d in zip(frames, dx)]
+
+
+def test_a_body_that_moves_and_comes_back_does_not_end_the_set():
+    """Legs and hips 50 px away (more than 0.3 torso lengths) for half a second in the first
+    rep's top hold, then back: a landmark wandering, not getting off. The set goes on, and the
+    samples held back meanwhile are judged: the same reps and faults as without it."""
+    t, e, _, _ = script_set([RepScript(), RepScript()])
+    frames = body_frames(t, e)
+    k = int(np.argmax(t > 5.3))
+    dx = np.where((t >= t[k]) & (t < t[k] + 0.5), 50.0, 0.0)
+    res, _ = run(_moved(frames, dx))
+    ref, _ = run(frames)
+    assert res.scene["set_ended_s"] is None and res.rep_count == ref.rep_count == 2
+    assert [r.to_dict() for r in res.reps] == [r.to_dict() for r in ref.reps]
+
+
+@pytest.mark.parametrize("gone", [True, False])
+def test_getting_off_ends_the_set_where_the_body_began_to_move(gone):
+    """From the second rep's top the body walks off (400 px in 1.5 s), then is gone (or the clip
+    ends with it standing there): the set ended at the start of the 0.5 s window the motion was
+    seen in, both reps stay, and nothing after it is judged."""
+    t, e, _, _ = script_set([RepScript(), RepScript()], tail_s=3.0)
+    top2 = 5.3 + 3.3  # inside the second rep's top hold
+    frames = body_frames(t, e)
+    walk = np.clip((t - top2) / 1.5, 0.0, 1.0) * 400.0
+    moved = _moved(frames, walk)
+    if gone:
+        moved = [f if tk < top2 + 1.6 else float(tk) for f, tk in zip(moved, t)]
+    an = Analyzer(Config())
+    evs = feed(an, moved)
+    res = an.finish()
+    assert res.rep_count == 2 and all(not r.faults for r in res.reps)
+    assert top2 - 0.5 <= res.scene["set_ended_s"] <= top2 + 0.2
+    assert res.reps[-1].t_end <= res.scene["set_ended_s"]
+    assert MSG_SET_ENDED in [ev.message for ev in evs + an.final_events]
 
 
 def test_a_bystander_in_front_is_an_unseen_sample_at_its_time():

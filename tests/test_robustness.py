@@ -1,7 +1,8 @@
 """Robustness matrix: the streaming core on sets from the independent generator (tests/skeleton.py).
 
 Each cell renders one scripted set through a pinhole camera with one kind of trouble (landmark
-noise, camera roll / yaw / pitch, a pad hiding the knees, a walk-in and mount, a bystander,
+noise, camera roll / yaw / pitch, a pad hiding the knees, a walk-in and mount, getting off the
+machine and walking out at the end, a bystander,
 frame rate, where the set starts, short range, dropouts) and asserts the exact rep count and the
 faults of every rep: each labelled fault found, no fault on a clean rep. Pure numpy, no pose
 model. Cells the current code cannot meet are ``xfail(strict=True)`` with the issue that will lift
@@ -47,6 +48,7 @@ class Cell:
     start: str = "top"
     pad: bool = False
     walk_in: bool = False
+    walk_out: bool = False
     bystander: bool = False
     dropouts: bool = False
     short_range: bool = False
@@ -66,6 +68,7 @@ class Cell:
         return Scene(
             camera=cam, noise_px=self.noise_px, seed=self.seed, bias=Bias(),
             pad_occlusion=self.pad, walk_in_s=3.0 if self.walk_in else 0.0,
+            walk_out_s=3.0 if self.walk_out else 0.0,
             bystander_t=7.0 if self.bystander else None,
             dropout_frac=0.05 if self.dropouts else 0.0,
             far_drop_frac=0.3 if self.dropouts else 0.0,
@@ -73,9 +76,12 @@ class Cell:
 
     def run(self):
         script = self.script()
-        times = frame_times(script.duration, self.fps, self.variable_fps, self.seed)
+        scene = self.scene()
+        # Getting off (mount_s) and walking out of view play after the set's script.
+        after = scene.mount_s + scene.walk_out_s if self.walk_out else 0.0
+        times = frame_times(script.duration + after, self.fps, self.variable_fps, self.seed)
         an = Analyzer(Config())
-        for t, fr in zip(times, render(script, times, self.scene())):
+        for t, fr in zip(times, render(script, times, scene)):
             an.update(float(t), fr)
         return script, an.finish()
 
@@ -96,6 +102,8 @@ def _cells() -> dict[str, Cell]:
             cells[f"{p}-pitch{pt:+d}"] = Cell(p, pitch=pt)
         cells[f"{p}-pad-occlusion"] = Cell(p, pad=True)
         cells[f"{p}-walk-in"] = Cell(p, walk_in=True)
+        cells[f"{p}-walk-out"] = Cell(p, walk_out=True)
+        cells[f"{p}-walk-in-and-out-noise3px"] = Cell(p, walk_in=True, walk_out=True, noise_px=3.0)
         cells[f"{p}-bystander"] = Cell(p, bystander=True)
         for f in (24, 30, 60, 120):
             cells[f"{p}-{f}fps"] = Cell(p, fps=f)
@@ -212,6 +220,24 @@ def test_walk_in_with_the_profile_given(profile):
     res = an.finish()
     got = [sorted(f.id for f in r.faults) for r in res.reps]
     assert (res.rep_count, got) == (script.rep_count, script.expected_faults())
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_getting_off_the_machine_ends_the_set_where_the_legs_or_hips_start_to_move(profile):
+    """DESIGN, set-up: getting off is not the set. The last rep ends where the body started to
+    leave the machine (within the 0.5 s window the motion is measured over), the report says
+    when the set ended, and the set keeps its own profile and facing after the view is decided
+    again on the person walking away."""
+    cell = Cell(profile, walk_out=True, facing="left")
+    script, res = cell.run()
+    assert res.rep_count == script.rep_count
+    end = res.scene["set_ended_s"]
+    assert script.duration - 0.1 <= end <= script.duration + 0.6
+    assert res.reps[-1].t_end <= end
+    assert (res.profile, res.facing) == (profile, "left")
+    # without getting off, the set runs to the end of the clip
+    _, stay = Cell(profile, facing="left").run()
+    assert stay.scene["set_ended_s"] is None
 
 
 def test_prone_world_weight_mixes_the_world_angle_into_the_prone_angle():

@@ -91,6 +91,7 @@ class Analyzer(ViewSteps, CalibrationSteps, EarlyFaultSteps, SceneSteps):
         self._decided_t = -math.inf
         # Legs: fixed in a set (rollers, seat, planted feet); they move while getting into position.
         self._legs: deque[tuple[float, np.ndarray]] = deque()
+        self._hips: deque[tuple[float, np.ndarray]] = deque()
         self.setting_up = True
         self._legs_moved_t = -math.inf
         self._thighs: deque[np.ndarray] = deque(maxlen=240)  # recent unit thigh vectors (prone)
@@ -104,6 +105,13 @@ class Analyzer(ViewSteps, CalibrationSteps, EarlyFaultSteps, SceneSteps):
         self._last_t: float | None = None
         self._cuts: list[float] = []
         self._armed_t: float | None = None
+        self._ended_t: float | None = None  # the last set ended by getting off the machine
+        self._rep_view: K.ViewFacts | None = None  # the view the last rep was counted in
+        # Perhaps getting off: (when the body began to move, [(hip?, where it was)], all must
+        # stay away to confirm it).
+        self._leaving: tuple[float, list[tuple[bool, np.ndarray]], bool] | None = None
+        self._held: list[tuple[int, float, float]] = []  # samples (i, t, e) held meanwhile
+        self._place: dict[bool, np.ndarray] = {}  # hip (True) and legs where they rest in the set
         self.calibrator = NeutralCalibrator(self.CALIBRATE_S, self.CALIBRATE_MAX_SD_DEG)
         self.calibration: Calibration | None = None  # the last one that finished
         self._auto_calibrate = self.cfg.kinematics.calibrate == "start"
@@ -163,7 +171,7 @@ class Analyzer(ViewSteps, CalibrationSteps, EarlyFaultSteps, SceneSteps):
         self._last_seen_t = t_s
         self._tracking = True
         self.last_body = body
-        self._remember(t_s, body)
+        events += self._remember(t_s, body)
         if self.view is None or self.view.frontal:
             events += self._decide_view(t_s, body)
             if self.view is None or self.view.frontal:
@@ -203,7 +211,13 @@ class Analyzer(ViewSteps, CalibrationSteps, EarlyFaultSteps, SceneSteps):
         recomputed with zero-phase smoothing (no lag); reps and faults stay those of the causal
         core, so every front end reports the same reps for the same frames.
         """
-        self.final_events = self._handle(self.machine.finish(self.buf.next_index - 1))
+        self.final_events = []
+        if self._leaving is not None and self.last_body is not None:
+            # The clip ended while the body was moving off: decide by where it is now.
+            limit = self.cfg.kinematics.setup_leg_motion * float(
+                np.linalg.norm(self.last_body.shoulder - self.last_body.hip) or 1.0)
+            self.final_events += self._leaving_check(math.inf, self.last_body, limit)
+        self.final_events += self._handle(self.machine.finish(self.buf.next_index - 1))
         if self.view is None and self.frames_with_pose == 0:
             self._warn_once(MSG_NO_PERSON)
         elif self.view is not None and not self.view.frontal and not self.reps:
@@ -242,9 +256,12 @@ class Analyzer(ViewSteps, CalibrationSteps, EarlyFaultSteps, SceneSteps):
             with np.errstate(invalid="ignore", divide="ignore"):
                 series["velocity_dps"] = np.where(ok, np.gradient(e_zp, series["t_s"]), np.nan)
             smoothing = f"zero-phase butterworth {cutoff:g} Hz"
+        # The set's view: the one its reps were counted in (after getting off the machine the
+        # view is decided again on whoever stands there).
+        vf = self._rep_view or self.view
         return SetResult(
-            profile=self.profile or self.cfg.kinematics.profile,
-            facing=self.view.facing if self.view else None,
+            profile=vf.profile if vf else self.cfg.kinematics.profile,
+            facing=vf.facing if vf else None,
             reps=list(self.reps), warnings=list(self.warnings), series=series,
             frames_total=self.frames_total, frames_with_pose=self.frames_with_pose,
             smoothing=smoothing, scene=self.scene(), turned=turned,
@@ -267,6 +284,8 @@ class Analyzer(ViewSteps, CalibrationSteps, EarlyFaultSteps, SceneSteps):
         """Start a new set (live 'r' key): keep the view decision, clear reps and filters."""
         self.machine.reset()
         self.reps.clear()
+        self._leaving = None
+        self._held.clear()
         self._own_range_depths.clear()
         self._rep_index = 0
         self._euro.reset()
@@ -304,9 +323,11 @@ class Analyzer(ViewSteps, CalibrationSteps, EarlyFaultSteps, SceneSteps):
 
     def _break_track(self) -> list[Event]:
         """Unseen for too long to bridge: close what the rep machine holds and start afresh, so
-        that nothing is counted across the gap."""
+        that nothing is counted across the gap (gone while getting off: the set ended where
+        the body began to move)."""
         self._tracking = False
-        events = self._handle(self.machine.finish(self.buf.next_index - 1))
+        events = self._leaving_check(self._last_t, None, 0.0)
+        events += self._handle(self.machine.finish(self.buf.next_index - 1))
         self.machine.reset()
         self._euro.reset()
         self._vel_lp.reset()
@@ -384,14 +405,22 @@ class Analyzer(ViewSteps, CalibrationSteps, EarlyFaultSteps, SceneSteps):
         if self.machine.phase is Phase.TOP or self.machine.phase is Phase.UNARMED:
             if e >= -self.cfg.reps.top_deg and math.isfinite(neck):
                 self.measures.neck_top.append(neck)
-        events = self._handle(self.machine.update(i, t, e))
-        events += self._early_faults(i, t)
+        if self._leaving is not None:
+            # Perhaps getting off: hold the samples back until that is decided (viewing).
+            self._held.append((i, t, e))
+            events = []
+        else:
+            events = self._judge(i, t, e)
         if self.calibrator.active:
             events += self._calibrate(t)
         elif self._auto_calibrate:
             events += self._auto_calibration(t)
         self.buf.trim_before(max(0, self.machine.min_seen_i - 10))
         return events
+
+    def _judge(self, i: int, t: float, e: float) -> list[Event]:
+        """The rep machine and the early cues on sample ``i``."""
+        return self._handle(self.machine.update(i, t, e)) + self._early_faults(i, t)
 
     def _unseen_s(self, t_seen: float, t: float, back: bool) -> float:
         """How long the person has gone unseen since the sighting at ``t_seen``: the missing
@@ -465,6 +494,7 @@ class Analyzer(ViewSteps, CalibrationSteps, EarlyFaultSteps, SceneSteps):
         )
         faults: tuple[Fault, ...] = evaluate(ctx, cfg.faults)
         self._rep_index += 1
+        self._rep_view = self.view
         return Rep(
             index=self._rep_index, counted=counted, t_start=m.t_start, t_bottom=m.t_bottom,
             t_top=m.t_top, t_end=m.t_end, depth_deg=m.depth_deg,

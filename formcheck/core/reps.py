@@ -273,6 +273,7 @@ class RepStateMachine:
         if p is None or p["order"] != "top":
             return []
         self._pending = None
+        i_end = max(i_end, p["top_since"])  # a set ended early never ends a rep before its top
         seg = Segment("counted", "top", (p["lowering_from"], p["bottom_i"]),
                       (p["bottom_i"], i_end), (p["top_since"], i_end), closed, p["own_range"])
         self.min_seen_i = self._keep_provisional(max(0, self._top_since_i))
@@ -285,6 +286,14 @@ class RepStateMachine:
                       (p["bottom_i"], p["top_since"]), (p["top_since"], bottom_i), closed)
         self.min_seen_i = bottom_i
         return [("segment", seg)]
+
+    def end_at(self, i_last: int) -> list[tuple]:
+        """The set ended at sample ``i_last`` (the athlete got off; later samples are not the
+        set): a rep that reached its bottom after it is dropped, one under way is finalised."""
+        p = self._pending
+        if p is not None and p["bottom_i"] > i_last:
+            self._pending = None
+        return self.finish(i_last)
 
     def finish(self, i_last: int) -> list[tuple]:
         """End of the set: finalise a rep that is still waiting for its last phase."""

@@ -11,7 +11,8 @@ class SceneSteps:
 
     def scene(self) -> dict:
         """What the analysis found about the footage: the camera's roll (deg, with the
-        confidence of its estimate), when the set started (s), the scene cuts (s) and the spans
+        confidence of its estimate), when the set started (s) and when the last set ended by getting
+        off the machine (s; None when the clip ends during the set), the scene cuts (s) and the spans
         of time analysed between them (never counted across); the athlete's neutral offset
         (deg, subtracted from e) and where it came from (none, config, start, live)."""
         spans = [list(sp) for sp in self._spans]
@@ -22,6 +23,7 @@ class SceneSteps:
             "camera_roll_deg": r(self.camera_roll_deg),
             "camera_roll_confidence": r(self.camera_roll_confidence),
             "set_started_s": r(self._armed_t),
+            "set_ended_s": r(self._ended_t),
             "cuts_s": [r(c) for c in self._cuts],
             "spans_s": [[r(a), r(b)] for a, b in spans],
             "neutral_offset_deg": r(self._neutral_offset),
@@ -46,6 +48,10 @@ class SceneSteps:
         self._pending_bodies.clear()
         self._window.clear()
         self._legs.clear()
+        self._hips.clear()
+        self._leaving = None
+        self._held.clear()
+        self._place.clear()
         self._thighs.clear()
         self._thighs_w.clear()
         self.oblique.reset()

@@ -624,12 +624,13 @@ def _moved(frames, dx) -> list[PoseFrame]:
             for f, d in zip(frames, dx)]
 
 
-def test_a_body_that_moves_and_comes_back_does_not_end_the_set():
+@pytest.mark.parametrize("profile", ["seated", "prone"])
+def test_a_body_that_moves_and_comes_back_does_not_end_the_set(profile):
     """Legs and hips 50 px away (more than 0.3 torso lengths) for half a second in the first
     rep's top hold, then back: a landmark wandering, not getting off. The set goes on, and the
     samples held back meanwhile are judged: the same reps and faults as without it."""
     t, e, _, _ = script_set([RepScript(), RepScript()])
-    frames = body_frames(t, e)
+    frames = body_frames(t, e, profile)
     k = int(np.argmax(t > 5.3))
     dx = np.where((t >= t[k]) & (t < t[k] + 0.5), 50.0, 0.0)
     res, _ = run(_moved(frames, dx))
@@ -638,14 +639,38 @@ def test_a_body_that_moves_and_comes_back_does_not_end_the_set():
     assert [r.to_dict() for r in res.reps] == [r.to_dict() for r in ref.reps]
 
 
+@pytest.mark.parametrize("profile, ended", [("seated", False), ("prone", True)])
+def test_one_of_legs_and_hips_staying_away_ends_a_prone_set_only(profile, ended):
+    """The whole body moves 50 px in the first rep's top hold; half a second later the legs
+    come back and the rest stays. Face down hips off their place on the pad are getting off;
+    seated it takes legs and hips (either alone wanders when the trunk hides it)."""
+    t, e, _, _ = script_set([RepScript(), RepScript()])
+    frames = body_frames(t, e, profile)
+    k = int(np.argmax(t > 5.3))
+    legs = list(L.KNEE) + list(L.ANKLE) + list(L.HEEL) + list(L.FOOT_INDEX)
+    out = []
+    for f, tk in zip(frames, t):
+        xy = f.xy.copy()
+        if tk >= t[k]:
+            xy += [50.0, 0.0]
+            if tk >= t[k] + 0.5:
+                xy[legs] -= [50.0, 0.0]  # the legs are back, hips and trunk stay away
+        out.append(PoseFrame(f.t_s, xy, f.visibility, f.z, f.world, f.image_wh))
+    res, _ = run(out)
+    assert (res.scene["set_ended_s"] is not None) == ended
+    assert res.rep_count == (1 if ended else 2)
+
+
+@pytest.mark.parametrize("profile", ["seated", "prone"])
 @pytest.mark.parametrize("gone", [True, False])
-def test_getting_off_ends_the_set_where_the_body_began_to_move(gone):
+def test_getting_off_ends_the_set_where_the_body_began_to_move(gone, profile):
     """From the second rep's top the body walks off (400 px in 1.5 s), then is gone (or the clip
     ends with it standing there): the set ended at the start of the 0.5 s window the motion was
-    seen in, both reps stay, and nothing after it is judged."""
+    seen in, both reps stay, and nothing after it is judged; the last rep ends at the last
+    sample before it."""
     t, e, _, _ = script_set([RepScript(), RepScript()], tail_s=3.0)
     top2 = 5.3 + 3.3  # inside the second rep's top hold
-    frames = body_frames(t, e)
+    frames = body_frames(t, e, profile)
     walk = np.clip((t - top2) / 1.5, 0.0, 1.0) * 400.0
     moved = _moved(frames, walk)
     if gone:
@@ -654,9 +679,11 @@ def test_getting_off_ends_the_set_where_the_body_began_to_move(gone):
     evs = feed(an, moved)
     res = an.finish()
     assert res.rep_count == 2 and all(not r.faults for r in res.reps)
-    assert top2 - 0.5 <= res.scene["set_ended_s"] <= top2 + 0.2
-    assert res.reps[-1].t_end <= res.scene["set_ended_s"]
-    assert MSG_SET_ENDED in [ev.message for ev in evs + an.final_events]
+    end = res.scene["set_ended_s"]
+    assert top2 - 0.5 <= end <= top2 + 0.2
+    assert res.reps[-1].t_end == pytest.approx(t[t < end - 1e-9][-1], abs=1e-9)
+    assert ("view", end, MSG_SET_ENDED) in [(ev.kind.value, round(ev.t, 3), ev.message)
+                                            for ev in evs + an.final_events]
 
 
 def test_a_bystander_in_front_is_an_unseen_sample_at_its_time():

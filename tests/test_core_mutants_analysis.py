@@ -662,10 +662,11 @@ def test_one_of_legs_and_hips_staying_away_ends_a_prone_set_only(profile, ended)
 
 
 @pytest.mark.parametrize("profile", ["seated", "prone"])
-@pytest.mark.parametrize("gone", [True, False])
+@pytest.mark.parametrize("gone", [None, 0.4, 1.6])
 def test_getting_off_ends_the_set_where_the_body_began_to_move(gone, profile):
-    """From the second rep's top the body walks off (400 px in 1.5 s), then is gone (or the clip
-    ends with it standing there): the set ended at the start of the 0.5 s window the motion was
+    """From the second rep's top the body walks off (400 px in 1.5 s), then is gone ``gone`` s
+    after it set off (before the second that confirms getting off, or after it), or the clip
+    ends with it standing there: the set ended at the start of the 0.5 s window the motion was
     seen in, both reps stay, and nothing after it is judged; the last rep ends at the last
     sample before it."""
     t, e, _, _ = script_set([RepScript(), RepScript()], tail_s=3.0)
@@ -673,8 +674,8 @@ def test_getting_off_ends_the_set_where_the_body_began_to_move(gone, profile):
     frames = body_frames(t, e, profile)
     walk = np.clip((t - top2) / 1.5, 0.0, 1.0) * 400.0
     moved = _moved(frames, walk)
-    if gone:
-        moved = [f if tk < top2 + 1.6 else float(tk) for f, tk in zip(moved, t)]
+    if gone is not None:
+        moved = [f if tk < top2 + gone else float(tk) for f, tk in zip(moved, t)]
     an = Analyzer(Config())
     evs = feed(an, moved)
     res = an.finish()

@@ -93,6 +93,23 @@ def test_top_start_counts_on_arrival_and_segments_on_next_lowering():
     assert m.finish(len(es) - 1) == []
 
 
+def test_end_at_drops_a_rep_whose_bottom_came_after_the_set_ended():
+    """Getting off: the set ended at sample i. A rep counted from a bottom after i (standing up
+    read as a lowering and a lift) is dropped; one whose bottom came before is finalised there,
+    its top never ending before it began."""
+    es = seq(hold(TOP, 1.0), top_rep(), top_rep())
+    m, ev = drive(es)
+    segs = [e[1] for _, _, e in ev if e[0] == "segment"]
+    assert len(segs) == 1
+    second_bottom = int(np.flatnonzero(es <= BOT)[-1])  # the pending rep's bottom is before it
+    assert m.end_at(second_bottom - 200) == []  # ended before that rep's bottom: dropped
+    assert m.finish(len(es) - 1) == []
+    m2, _ = drive(es)
+    fin = m2.end_at(second_bottom + 10)  # ended after its bottom, before its top: kept
+    assert len(fin) == 1 and fin[0][1].kind == "counted" and not fin[0][1].closed
+    assert fin[0][1].top[1] >= fin[0][1].top[0]
+
+
 def test_bottom_start_counts_on_arrival_at_top_and_segments_after_the_next_bottom():
     rep = seq(ramp(BOT, TOP, 1.2), hold(TOP, 0.8), ramp(TOP, BOT, 1.2), hold(BOT, 0.6))
     es = seq(hold(BOT, 1.0), rep, rep, ramp(BOT, BOT + 20, 0.5))

@@ -107,9 +107,9 @@ class Analyzer(ViewSteps, CalibrationSteps, EarlyFaultSteps, SceneSteps):
         self._armed_t: float | None = None
         self._ended_t: float | None = None  # the last set ended by getting off the machine
         self._rep_view: K.ViewFacts | None = None  # the view the last rep was counted in
-        # Perhaps getting off: (when the body began to move, [(hip?, where it was)], all must
-        # stay away to confirm it).
-        self._leaving: tuple[float, list[tuple[bool, np.ndarray]], bool] | None = None
+        # Perhaps getting off: (when the body began to move, [(hip?, where it was)], must all
+        # stay away to confirm it, how far is away (px)).
+        self._leaving: tuple[float, list[tuple[bool, np.ndarray]], bool, float] | None = None
         self._held: list[tuple[int, float, float]] = []  # samples (i, t, e) held meanwhile
         self._place: dict[bool, np.ndarray] = {}  # hip (True) and legs where they rest in the set
         self.calibrator = NeutralCalibrator(self.CALIBRATE_S, self.CALIBRATE_MAX_SD_DEG)
@@ -163,8 +163,8 @@ class Analyzer(ViewSteps, CalibrationSteps, EarlyFaultSteps, SceneSteps):
             events += self._missing(t_s, pose is None)
             return events
         self.frames_with_pose += 1
-        if (self._tracking and self._last_seen_t is not None
-                and self._unseen_s(self._last_seen_t, t_s, back=True) > self.cfg.kinematics.max_gap_s):
+        if self._tracking and self._last_seen_t is not None and self._gap_too_long(
+                self._last_seen_t, t_s, back=True):
             # A long gap with no frames in it (a stalled camera, a jump in the clip's times):
             # the same break as a long run of frames without the person.
             events += self._break_track()
@@ -211,12 +211,8 @@ class Analyzer(ViewSteps, CalibrationSteps, EarlyFaultSteps, SceneSteps):
         recomputed with zero-phase smoothing (no lag); reps and faults stay those of the causal
         core, so every front end reports the same reps for the same frames.
         """
-        self.final_events = []
-        if self._leaving is not None and self.last_body is not None:
-            # The clip ended while the body was moving off: decide by where it is now.
-            limit = self.cfg.kinematics.setup_leg_motion * float(
-                np.linalg.norm(self.last_body.shoulder - self.last_body.hip) or 1.0)
-            self.final_events += self._leaving_check(math.inf, self.last_body, limit)
+        # The clip ended while the body was moving off: decide by where it is now.
+        self.final_events = self._leaving_check(math.inf, self.last_body)
         self.final_events += self._handle(self.machine.finish(self.buf.next_index - 1))
         if self.view is None and self.frames_with_pose == 0:
             self._warn_once(MSG_NO_PERSON)
@@ -326,7 +322,7 @@ class Analyzer(ViewSteps, CalibrationSteps, EarlyFaultSteps, SceneSteps):
         that nothing is counted across the gap (gone while getting off: the set ended where
         the body began to move)."""
         self._tracking = False
-        events = self._leaving_check(self._last_t, None, 0.0)
+        events = self._leaving_check(self._last_t, None)
         events += self._handle(self.machine.finish(self.buf.next_index - 1))
         self.machine.reset()
         self._euro.reset()
@@ -338,7 +334,7 @@ class Analyzer(ViewSteps, CalibrationSteps, EarlyFaultSteps, SceneSteps):
         events: list[Event] = []
         self._unseen_sample(t)
         if self._tracking and self._last_seen_t is not None:
-            if self._unseen_s(self._last_seen_t, t, back=False) > self.cfg.kinematics.max_gap_s:
+            if self._gap_too_long(self._last_seen_t, t, back=False):
                 events += self._break_track()
                 msg = MSG_NO_PERSON if nobody else MSG_STEP_BACK
                 events.append(Event(EventKind.TRACKING_LOST, t, msg))
@@ -422,13 +418,16 @@ class Analyzer(ViewSteps, CalibrationSteps, EarlyFaultSteps, SceneSteps):
         """The rep machine and the early cues on sample ``i``."""
         return self._handle(self.machine.update(i, t, e)) + self._early_faults(i, t)
 
-    def _unseen_s(self, t_seen: float, t: float, back: bool) -> float:
-        """How long the person has gone unseen since the sighting at ``t_seen``: the missing
-        frames' worth of time, so that a gap means the same at 10 fps as at 60. At a frame
-        without the person that is ``t - t_seen``; at the frame where they are ``back``, one
-        usual frame spacing less (two frames apart is no gap at all)."""
-        spacing = float(np.median(self._intervals)) if back and self._intervals else 0.0
-        return t - t_seen - spacing - 1e-9
+    def _gap_too_long(self, t_seen: float, t: float, back: bool) -> bool:
+        """Has the person gone unseen since the sighting at ``t_seen`` for more than
+        ``max_gap_s``? Unseen time is the missing frames' worth, so that a gap means the same
+        at 10 fps as at 60: at a frame without the person ``t - t_seen``; at the frame where they
+        are ``back``, one usual frame spacing less (two frames apart is no gap at all)."""
+        limit = self.cfg.kinematics.max_gap_s
+        unseen = t - t_seen - 1e-9  # (float rounding: 9 frames at 30 fps are 0.3 s)
+        if unseen <= limit or not back or not self._intervals:
+            return unseen > limit
+        return unseen - float(np.median(self._intervals)) > limit
 
     def _fill_gap(self, t: float, e: float, theta: float, raw: float) -> None:
         """Linearly fill a short gap in the per-frame series (never across a long one)."""
@@ -440,7 +439,7 @@ class Analyzer(ViewSteps, CalibrationSteps, EarlyFaultSteps, SceneSteps):
         if gs == 0 or not s["visible"][gs - 1]:
             return
         t0 = s["t_s"][gs - 1]
-        if self._unseen_s(t0, t, back=True) > self.cfg.kinematics.max_gap_s:
+        if self._gap_too_long(t0, t, back=True):
             return
         e0, th0, r0 = s["extension_deg"][gs - 1], s["hip_angle_deg"][gs - 1], s["raw"][gs - 1]
         for k in range(gs, len(s["t_s"])):

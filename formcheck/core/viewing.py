@@ -58,32 +58,35 @@ class ViewSteps:
                 track.popleft()
         torso = float(np.linalg.norm(b.shoulder - b.hip)) or 1.0
         limit = kc.setup_leg_motion * torso
-        events += self._leaving_check(t, b, limit)
+        events += self._leaving_check(t, b)
+        legs_moved = _span(self._legs) > limit
+        hips_moved = _span(self._hips) > limit
         # Getting off, once reps were counted. Face down, hips that travel like walking legs are
         # leaving the pad (off a 45° bench the feet stay on the plate while you stand up), and
         # so are legs. On a seat, standing up moves both; either landmark alone wanders for a
         # second or more when the trunk hides the legs at the bottom of a rep or tilts the pelvis
         # at the top. A standing hinge moves its hips by design: there, the legs.
         vf = self.view
-        tracks = (self._legs, self._hips)
-        seat = vf is not None and vf.profile != K.PRONE  # both must move (see above)
-        if not seat:
-            leaving = [tr for tr in tracks if _span(tr) > limit]
-        elif vf.leg_from_vertical_deg < kc.auto_leg_upright_deg:
-            seat, leaving = False, ([self._legs] if _span(self._legs) > limit else [])
-        else:
-            leaving = list(tracks) if all(_span(tr) > limit for tr in tracks) else []
+        need_all = False
+        if vf is not None and vf.profile != K.PRONE:
+            if vf.leg_from_vertical_deg < kc.auto_leg_upright_deg:
+                hips_moved = False
+            else:
+                need_all = True
+        leaving = [tr for tr, moved in ((self._legs, legs_moved), (self._hips, hips_moved)) if moved]
+        if need_all and not (legs_moved and hips_moved):
+            leaving = []
         if leaving and self.machine.count > 0 and self._leaving is None:
             # Perhaps getting off: when the body began to move, and its place in the set.
             rest = [(tr is self._hips, self._place.get(tr is self._hips, tr[0][1])) for tr in leaving]
-            self._leaving = (min(tr[0][0] for tr in leaving), rest, seat)
+            self._leaving = (min(tr[0][0] for tr in leaving), rest, need_all, limit)
         elif not self.setting_up:
             # Still for setup_still_s: this is the body's place (not where a wandering landmark
             # or a move that came back left it).
             self._place[True] = b.hip
             if self._legs and self._legs[-1][0] == t:
                 self._place[False] = self._legs[-1][1]
-        if leaving or _span(self._legs) > limit:
+        if leaving or legs_moved:
             self._legs_moved_t = t
             # The prone leg line is the median of still legs: forget the moving ones (a
             # standing walk-in or the mount would skew it for seconds after).
@@ -103,14 +106,14 @@ class ViewSteps:
                 self._thighs_w.append(tw)
         return events
 
-    def _leaving_check(self, t: float, b: K.Body | None, limit: float) -> list[Event]:
+    def _leaving_check(self, t: float, b: K.Body | None) -> list[Event]:
         """Decide a pending "getting off" ``leave_confirm_s`` after the body began to move: still
-        away from where it was (by more than ``limit`` px), the set ended there; back in place,
-        it was a landmark wandering (a leg hidden by the trunk at the bottom of a seated rep).
-        ``b`` None: the person is gone, which ends the set too."""
+        away from where it was (by as much as it took to see it move), the set ended there; back
+        in place, it was a landmark wandering (a leg hidden by the trunk at the bottom of a seated
+        rep). ``b`` None: the person is gone, which ends the set too."""
         if self._leaving is None:
             return []
-        t0, rest, need_all = self._leaving
+        t0, rest, need_all, limit = self._leaving
         if b is not None:
             if t - t0 < self.cfg.kinematics.leave_confirm_s:
                 return []
@@ -135,7 +138,7 @@ class ViewSteps:
             events = self._handle(self.machine.end_at(self.buf.base + k))
         self.machine.reset()
         self._ended_t = t_end
-        log.info("set ended at %.2f s: the legs moved (getting off the machine)", t_end)
+        log.info("set ended at %.2f s: getting off the machine", t_end)
         return events + [Event(EventKind.VIEW, t_end, MSG_SET_ENDED)]
 
     def _view_from(self, bodies: list[K.Body]) -> K.ViewFacts:

@@ -91,7 +91,7 @@ def _cells() -> dict[str, Cell]:
     for p in PROFILES:
         for n in (0, 1, 2):
             cells[f"{p}-noise{n}px"] = Cell(p, noise_px=n)
-        for n in (3, 4, 6):
+        for n in (3, 4, 5, 6):
             for s in range(5):
                 cells[f"{p}-noise{n}px-seed{s}"] = Cell(p, noise_px=n, seed=s)
         for r in (-10, 10):
@@ -149,6 +149,28 @@ def test_matrix_cell(cell: Cell):
     assert res.facing == cell.facing
     own_range_notes = [w for w in res.warnings if w.startswith("Counted over your own range")]
     assert len(own_range_notes) == (1 if cell.short_range else 0)
+
+
+NOISE_SWEEP_PX = (0, 1, 2, 3, 4, 5, 6)
+NOISE_SWEEP_SEEDS = range(5)
+CLEAN_REPS = [i for i, kind in enumerate(KINDS) if kind == "clean"]
+
+
+@pytest.mark.parametrize("px", NOISE_SWEEP_PX)
+@pytest.mark.parametrize("profile", PROFILES)
+def test_noise_sweep_keeps_counts_and_clean_reps(profile, px):
+    """Issue #11's sweep, as stated: 0-6 px of landmark jitter at 640 px, 5 seeds each, keeps
+    every rep count exact, and up to 4 px adds no fault to a clean rep and invents no partial rep
+    (the matrix cells above also ask for every labelled fault; three 6 px cells fail that
+    stricter test, and at 6 px one seated seed invents a partial: `benchmarks/noise.py`).
+    Real clips show 2.5-3 px."""
+    for seed in NOISE_SWEEP_SEEDS:
+        script, res = Cell(profile, noise_px=float(px), seed=seed).run()
+        assert res.rep_count == script.rep_count == len(KINDS), f"seed {seed}"
+        if px <= 4:
+            assert res.partial_reps == 0, f"seed {seed}: a partial rep was invented"
+            flagged = {i: sorted(f.id for f in res.reps[i].faults) for i in CLEAN_REPS}
+            assert flagged == {i: [] for i in CLEAN_REPS}, f"seed {seed}"
 
 
 @pytest.mark.parametrize("profile", PROFILES)

@@ -86,3 +86,30 @@ def test_scene_reports_roll_and_set_start():
     assert res.scene["camera_roll_deg"] == -3.0 and res.scene["camera_roll_confidence"] == 0.8
     assert 0.0 < res.scene["set_started_s"] < res.reps[0].t_bottom
     assert np.isfinite(res.scene["spans_s"][0]).all()
+
+
+@pytest.mark.parametrize("how", ["scene_cut", "reset_set"])
+def test_a_new_shot_or_set_takes_its_own_head_carriage(how):
+    """The neck baseline is the set's own usual head carriage. After a cut (another shot, maybe
+    another person) or a new set, a head carried 25° further back throughout is that set's
+    normal, not a neck crank on every rep; a crank of 30° past it in the new set still is."""
+    t, e, _, _ = script_set([RepScript(), RepScript(), RepScript()])
+    first = body_frames(t, e, "seated", "right", noise_px=0.5, seed=4)
+    neck = np.full_like(e, 25.0)
+    top_of_rep_3 = (t > t[-1] - 3.0) & (e > -3.0)  # the last rep's finish and hold
+    neck[top_of_rep_3] += 30.0
+    second = body_frames(t, e, "seated", "right", neck=neck, noise_px=0.5, seed=5)
+    t1 = first[-1].t_s + 1.0 / 30.0
+    an = Analyzer(Config())
+    for f in first:
+        an.update(f.t_s, f)
+    if how == "scene_cut":
+        an.scene_cut(t1)
+    else:
+        an.reset_set()
+    for f in second:
+        an.update(t1 + f.t_s, PoseFrame(t1 + f.t_s, f.xy, f.visibility, f.z, None, f.image_wh))
+    res = an.finish()
+    new = [r for r in res.reps if r.t_start >= t1]
+    assert [r.counted for r in new] == [True] * 3
+    assert [sorted(f.id for f in r.faults) for r in new] == [[], [], ["neck_crank"]]

@@ -5,6 +5,7 @@ Fast tier: synthetic frames and the sample clips' decoding (no pose model).
 
 from __future__ import annotations
 
+import json
 import os
 from fractions import Fraction
 from pathlib import Path
@@ -499,6 +500,32 @@ def test_no_cut_on_light_flicker_or_a_fast_pan(tmp_path):
         p = encode_clip(tmp_path / f"{name}.mp4", seq)
         with VideoSource(p) as src:
             assert [fr.index for fr in src if fr.cut] == [], name
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("cut", ["after the set", "at the bottom of rep 3"])
+def test_an_edited_clip_is_counted_shot_by_shot_and_never_across_the_cut(tmp_path, cut):
+    """Two sample clips joined as an editor would: the reps and faults of each shot as labelled,
+    two spans, one cut at the join. Cut at the bottom of a rep, that rep is not counted. The
+    second shot (another person, facing the other way) is judged against its own head carriage,
+    not the first shot's."""
+    from formcheck.app.pipeline import analyze_clip
+
+    la, lb = (json.loads((SAMPLES / f"{n}.json").read_text()) for n in ("dev01_seated_r", "dev02_seated_l"))
+    kept = la["reps"] if cut == "after the set" else la["reps"][:2]
+    cut_t = la["duration_s"] if cut == "after the set" else la["reps"][2]["t_bottom"]
+    first = clip_images(SAMPLES / "dev01_seated_r.mp4", 0, cut_t)
+    second = clip_images(SAMPLES / "dev02_seated_l.mp4")
+    report = analyze_clip(encode_clip(tmp_path / "edited.mp4", first + second), load_config()).report
+    join = len(first) / 30.0
+    assert all(r["counted"] for r in report["reps"])
+    assert [sorted(f["id"] for f in r["faults"]) for r in report["reps"]] == \
+        [sorted(r["faults"]) for r in kept + lb["reps"]]
+    assert report["scene"]["cuts_s"] == [pytest.approx(join, abs=0.04)]
+    (a0, a1), (b0, b1) = report["scene"]["spans_s"]
+    assert a0 == 0.0 and a1 < b0 == pytest.approx(join, abs=0.04)
+    assert b1 == pytest.approx(join + lb["duration_s"], abs=0.1)
+    assert all(r["t_end"] <= join or r["t_start"] >= join for r in report["reps"])
 
 
 # --------------------------------------------------------------------------- orientation, bars

@@ -22,11 +22,11 @@ class RepMeasures:
 
     def __init__(self, hold_band_deg: float) -> None:
         self.hold_band_deg = hold_band_deg
-        self.neck_top: deque[float] = deque(maxlen=900)
         self.reset()
 
     def reset(self) -> None:
-        """A new set: no reference hip yet."""
+        """A new set (or a new shot): no reference hip and no head carriage yet."""
+        self.neck_top: deque[float] = deque(maxlen=900)  # head carriage at the top (deg)
         self._ref_hip: np.ndarray | None = None
         self._ref_se = 0.0
         self._top_level = 0.0

@@ -113,3 +113,35 @@ def test_a_new_shot_or_set_takes_its_own_head_carriage(how):
     new = [r for r in res.reps if r.t_start >= t1]
     assert [r.counted for r in new] == [True] * 3
     assert [sorted(f.id for f in r.faults) for r in new] == [[], [], ["neck_crank"]]
+
+
+def test_a_second_look_is_asked_for_only_when_someone_is_close_or_the_track_is_missed():
+    from formcheck.core import kinematics as K
+    from formcheck.core.tracking import ExerciserTrack, pose_box
+
+    f = three_reps()[0]  # torso 110 px, hip at (300, 300)
+    tr = ExerciserTrack()
+    assert tr.look_again_in(0.0, [f], f) is None  # no track yet
+    assert tr.same_person(0.0, K.body_from_frame(f))
+    b = K.body_from_frame(f)
+    joints = np.array([b.shoulder, b.hip, b.knee, b.ankle, b.ear, b.nose, b.heel, b.toe])
+    torso = float(np.linalg.norm(b.shoulder - b.hip))
+    keep = np.concatenate([joints.min(0) - 0.35 * torso, joints.max(0) + 0.35 * torso])
+    assert tr.look_again_in(0.1, [f], f) is None  # alone
+    far = bystander(f, dx=keep[2] - keep[0] + torso + 60)  # a torso length and more away
+    assert tr.look_again_in(0.1, [f, far], f) is None
+    close = bystander(f, dx=keep[2] - keep[0] + torso - 60)
+    keep_box, hide = tr.look_again_in(0.1, [f, close], f)
+    np.testing.assert_allclose(keep_box, keep, atol=1e-6)
+    assert len(hide) == 1
+    np.testing.assert_allclose(hide[0], pose_box(close), atol=1e-9)
+    # the pick does not continue the track (the exerciser was missed): hide everyone found
+    keep_box, hide = tr.look_again_in(0.1, [far], far)
+    assert len(hide) == 1 and np.allclose(hide[0], pose_box(far))
+    # a track not seen for longer than it is kept: nothing to look for
+    assert tr.look_again_in(0.0 + tr.KEEP_S + 0.01, [f, close], f) is None
+    # the second look's pick is taken only when it continues the track
+    assert tr.second_look(0.1, far, [close, f]) is f
+    assert tr.second_look(0.1, f, [far]) is f
+    assert tr.second_look(0.1, far, []) is far
+

@@ -441,6 +441,56 @@ def test_detect_all_finds_two_people():
         PoseEstimator(num_poses=0)
 
 
+def paste_person(images, donor: np.ndarray, start_s: float, fps: float = 30.0):
+    """``donor`` (a picture of another person, taller than the exerciser) slid in from the left
+    edge over 3 s from ``start_s``, next to the exerciser, and out again over the next 3 s."""
+    ph, pw = donor.shape[:2]
+    for k, im in enumerate(images):
+        t = k / fps - start_s
+        if not 0.0 <= t < 6.0:
+            yield im
+            continue
+        x = round(-pw + min(t, 6.0 - t) / 3.0 * (pw + 10))
+        x0, x1 = max(x, 0), min(x + pw, im.shape[1])
+        out = im.copy()
+        if x1 > x0:
+            out[im.shape[0] - ph :, x0:x1] = donor[:, x0 - x : x1 - x]
+        yield out
+
+
+@pytest.mark.e2e
+def test_a_taller_person_beside_the_exerciser_neither_takes_over_nor_mixes_in(tmp_path):
+    """A second person pasted beside the exerciser of a sample clip (another clip's athlete,
+    1.1x as tall, during reps 1 and 2): the reps and faults of the clip as labelled. Without the
+    second look with the other person hidden, the exerciser's hip landmark drifted 50 px toward
+    them and rep 2 was lost."""
+    from formcheck.app.session import Session
+
+    clip = SAMPLES / "dev01_seated_r.mp4"
+    label = json.loads(clip.with_suffix(".json").read_text())
+    donor = clip_images(SAMPLES / "dev02_seated_l.mp4", 0, 0.05)[0][40:450, 150:380]
+    donor = cv2.resize(donor, None, fx=1.1, fy=1.1)
+    p = encode_clip(tmp_path / "two.mp4", paste_person(clip_images(clip), donor, start_s=4.0))
+    with Session(load_config()) as s, VideoSource(p) as src:
+        s.run(src)
+        res = s.finish()
+    assert [sorted(f.id for f in r.faults) for r in res.reps] == [sorted(r["faults"]) for r in label["reps"]]
+    assert res.rep_count == label["expected_rep_count"]
+    assert s.second_looks > 0
+
+
+def test_hide_people_fills_the_others_outside_the_kept_box():
+    from formcheck.media.pose import hide_people
+
+    img = np.zeros((100, 200, 3), np.uint8)
+    img[:, 100:] = 200  # mean colour 100
+    out = hide_people(img, [np.array([-10.0, 10.0, 120.0, 50.0])], keep=np.array([90.0, 0.0, 200.0, 100.0]))
+    assert (out[10:50, 0:90] == 100).all()  # hidden, clipped at the image's edge
+    assert (out[10:50, 90:120] == img[10:50, 90:120]).all()  # inside the kept box: untouched
+    assert (out[50:, :90] == 0).all() and (out[:10, :90] == 0).all()
+    assert (img[10:50, 0:90] == 0).all()  # the input is not changed
+
+
 # --------------------------------------------------------------------------- scene cuts
 def encode_clip(path: Path, images, fps: float = 30.0) -> Path:
     """Write BGR images as H.264 (PyAV), ``fps`` frames per second."""

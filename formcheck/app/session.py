@@ -175,6 +175,7 @@ class Session:
         self.sinks: list[Sink] = list(sinks)
         self.events: list[Event] = []
         self.frames_analysed = 0
+        self.second_looks = 0  # frames detected again with the other people hidden
         self.result: SetResult | None = None
         self._stop = False
         self._roll = RollProbe() if config.kinematics.estimate_roll else None
@@ -218,6 +219,7 @@ class Session:
             pose = self.estimator.detect(frame.image, frame.t_s)
         elif several:  # follow the exerciser's track, ignore the others
             pose = self.analyzer.pick_exerciser(frame.t_s, poses)
+            pose = self._look_again(frame, poses, pose)
         else:
             pose = poses[0] if poses else None
         if self._roll is not None and not self._roll.done:
@@ -229,6 +231,21 @@ class Session:
         for sink in self.sinks:
             sink.on_step(st)
         return st
+
+    def _look_again(self, frame: SourceFrame, poses: list[PoseFrame], picked: PoseFrame | None) -> PoseFrame | None:
+        """Someone close to the exerciser, or no one in view continuing the exerciser's track:
+        detect again with the others hidden outside the place the exerciser was last seen
+        (:meth:`ExerciserTrack.look_again_in`). IMAGE-mode models only: a VIDEO-mode model
+        would take the second look for the next frame."""
+        how = self.analyzer.exerciser.look_again_in(frame.t_s, poses, picked)
+        if how is None or getattr(self.estimator, "tracking", True):
+            return picked
+        from formcheck.media.pose import hide_people
+
+        keep, others = how
+        again = self.estimator.detect_all(hide_people(frame.image, others, keep), frame.t_s)
+        self.second_looks += 1
+        return self.analyzer.exerciser.second_look(frame.t_s, picked, again)
 
     def run(self, frames: Iterable[SourceFrame]) -> int:
         """The frame loop: analyse ``frames`` until they end or :meth:`stop` is called.

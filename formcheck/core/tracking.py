@@ -23,6 +23,7 @@ class ExerciserTrack:
     def __init__(self) -> None:
         self.track: tuple[np.ndarray, float, float] | None = None
         self.trunk_dir: np.ndarray | None = None  # unit hip -> shoulder vector of the track (px)
+        self.box: np.ndarray | None = None  # where the track was last seen: x0, y0, x1, y1 (px)
 
     def pick(self, t_s: float, poses: list[PoseFrame]) -> PoseFrame | None:
         """The pose that continues the exerciser's track: the nearest hip among the poses that
@@ -73,4 +74,45 @@ class ExerciserTrack:
         torso = float(np.linalg.norm(b.shoulder - b.hip))
         self.track = (b.hip.copy(), torso, t)
         self.trunk_dir = (b.shoulder - b.hip) / torso
+        joints = np.array([b.shoulder, b.hip, b.knee, b.ankle, b.ear, b.nose, b.heel, b.toe])
+        pad = self.BOX_PAD * torso  # hands, the top of the head
+        self.box = np.concatenate([joints.min(axis=0) - pad, joints.max(axis=0) + pad])
         return True
+
+    BOX_PAD = 0.35  # the last sighting's box: its joints, padded by this many torso lengths
+
+    def look_again_in(self, t: float, poses: list[PoseFrame],
+                      picked: PoseFrame | None) -> tuple[np.ndarray, list[np.ndarray]] | None:
+        """Whether to look for the exerciser again with the other people in view hidden, and
+        how: the box of the last sighting, to keep, and the boxes of the people to hide (px:
+        x0, y0, x1, y1). Yes while the track is kept and either ``picked`` (the pick among
+        ``poses``, everyone found at ``t``) does not continue it or someone else is within
+        ``NEAR`` torso lengths of that box: a person detector can miss someone close to
+        another person, and the landmarks of two people side by side mix. ``None``: no need."""
+        tr = self.track
+        if picked is None or tr is None or self.box is None or t - tr[2] > self.KEEP_S:
+            return None
+        lost = not self.continues(t, K.body_from_frame(picked))
+        others = [pose_box(p) for p in poses if lost or p is not picked]
+        near = self.NEAR * tr[1]
+        x0, y0, x1, y1 = self.box + (-near, -near, near, near)
+        close = [b for b in others if b[0] < x1 and b[2] > x0 and b[1] < y1 and b[3] > y0]
+        return (self.box.copy(), others) if lost or close else None
+
+    def second_look(self, t: float, picked: PoseFrame | None, again: list[PoseFrame]) -> PoseFrame | None:
+        """The pick of a second look (``again``: everyone found with the others hidden) when it
+        continues the track, else the first look's ``picked``."""
+        best = self.pick(t, again)
+        if best is not None and self.continues(t, K.body_from_frame(best)):
+            return best
+        return picked
+
+    NEAR = 1.0  # someone within this many torso lengths of the last sighting's box is close
+
+
+def pose_box(pose: PoseFrame, pad: float = 0.1) -> np.ndarray:
+    """The box of all of a pose's landmarks (px: x0, y0, x1, y1), padded by ``pad`` times its
+    longer side."""
+    lo, hi = pose.xy.min(axis=0), pose.xy.max(axis=0)
+    d = pad * float(np.max(hi - lo))
+    return np.concatenate([lo - d, hi + d])

@@ -18,6 +18,7 @@ import os
 import queue
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import cv2
@@ -237,6 +238,23 @@ class PoseEstimatorPool:
         models, self._models = list(getattr(self, "_models", [])), []
         for m in models:
             m.close()
+
+
+def hide_people(image_bgr: np.ndarray, boxes: Sequence[np.ndarray], keep: np.ndarray) -> np.ndarray:
+    """A copy of ``image_bgr`` with the ``boxes`` (px: x0, y0, x1, y1) filled with the image's
+    mean colour, except inside ``keep``: the people in view hidden from the person detector,
+    the place where the exerciser was last seen left as it is."""
+    h, w = image_bgr.shape[:2]
+    lim = np.array([w, h, w, h])
+    hide = np.zeros((h, w), bool)
+    for b in boxes:
+        x0, y0, x1, y1 = np.clip(np.round(b), 0, lim).astype(int)
+        hide[y0:y1, x0:x1] = True
+    x0, y0, x1, y1 = np.clip(np.round(keep), 0, lim).astype(int)
+    hide[y0:y1, x0:x1] = False
+    out = image_bgr.copy()
+    out[hide] = image_bgr.reshape(-1, image_bgr.shape[-1]).mean(axis=0).astype(image_bgr.dtype)
+    return out
 
 
 def make_estimator(pose: PoseConfig, workers: int | None = None) -> PoseEstimator | PoseEstimatorPool:

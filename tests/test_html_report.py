@@ -642,3 +642,18 @@ def test_cli_analyze_writes_html(clip, tmp_path, request):
         b = request.getfixturevalue("browser")
         check_report_page(b, out / "report.html", len(rep["reps"]),
                           shot=f"html_report_{clip.stem}", expect_video=annotate)
+
+
+@pytest.mark.parametrize("profile,key", [("seated", "max_extension_deg"), ("prone", "prone_max_extension_deg")])
+def test_the_hyperextension_line_is_the_profiles_limit(report, tmp_path, profile, key):
+    """A face-down finish may arch slightly (seed 000): the line drawn is the limit the fault
+    rule judged the reps by, not the seated machine's."""
+    r = copy.deepcopy(report)
+    r["profile"] = profile
+    r["config"] = {"faults": {"max_extension_deg": 11.0, "prone_max_extension_deg": 27.0}}
+    want = r["config"]["faults"][key]
+    assert Thresholds.from_report(r).max_extension_deg == want
+    text = write_html_report(r, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert f"hyperextension +{want:g}°" in text and f"hyperextension limit (+{want:g}°)" in text
+    other = 38.0 - want  # 27 or 11: the other profile's limit is drawn nowhere
+    assert f"+{other:g}°" not in text

@@ -185,6 +185,22 @@ def test_outlined_text_clipped_at_the_image_edge():
 
 
 # --------------------------------------------------------------------------- decoding
+@pytest.mark.parametrize("profile,limit", [("seated", 10.0), ("prone", 25.0)])
+def test_the_dial_turns_red_past_the_profiles_hyperextension_limit(profile, limit):
+    """The video's dial judges a finish as the fault rule does: a face-down finish of +13°
+    (a slight arch, seed 000) is the top, not 'PAST NEUTRAL'."""
+    from formcheck.config import Config
+
+    cfg = Config()
+    assert (cfg.faults.max_extension_deg, cfg.faults.prone_max_extension_deg) == (10.0, 25.0)
+    g = annotate.ExtensionGaugeAnnotator(cfg.reps, cfg.faults)
+    red = [(a, b) for a, b, col in g.zones(profile) if col == annotate.RED]
+    assert red == [(limit, max(40.0, limit + 20.0))]
+    assert g.zone_name(13.0, profile) == ("PAST NEUTRAL" if profile == "seated" else "TOP")
+    assert g.zone_name(limit + 0.5, profile) == "PAST NEUTRAL"
+    assert g.zone_name(limit, profile) == "TOP"
+
+
 def test_decoding_matches_opencv_timestamps_and_pixels():
     clip = SAMPLES / "dev01_seated_r.mp4"
     cap = cv2.VideoCapture(str(clip))

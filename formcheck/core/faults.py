@@ -80,6 +80,12 @@ def rule(id: str, severity: str, cue: str, source: str):
     return wrap
 
 
+def hyperextension_limit(cfg: FaultConfig, profile: str | None) -> float:
+    """The finish past neutral that is hyperextension (deg) for ``profile``: the seated machine's
+    target is upright (seed 001), the face-down one a slight arch (seed 000)."""
+    return cfg.prone_max_extension_deg if profile == "prone" else cfg.max_extension_deg
+
+
 @rule(
     "hyperextension", "major",
     "Finish tall — stop at neutral, don't lean back past it.",
@@ -91,7 +97,7 @@ def _hyperextension(c: RepContext, cfg: FaultConfig):
     asks for. Off the side view the 2-D angle is magnified (prone), so where world landmarks give
     a view-invariant finish too, both must be past the limit."""
     m = c.metrics
-    limit = cfg.prone_max_extension_deg if c.profile == "prone" else cfg.max_extension_deg
+    limit = hyperextension_limit(cfg, c.profile)
     if not c.counted or m.peak_extension_deg <= limit:
         return None
     if c.profile == "prone" and math.isfinite(c.peak_extension_3d_deg) and c.peak_extension_3d_deg <= limit:

@@ -22,6 +22,7 @@ import numpy as np
 
 from formcheck.config import Config, FaultConfig, RepConfig
 from formcheck.core.cues import Cue, CueRationer
+from formcheck.core.faults import hyperextension_limit
 from formcheck.core.landmarks import SKELETON
 from formcheck.core.types import PoseFrame
 
@@ -255,16 +256,22 @@ class ExtensionGaugeAnnotator:
     side the athlete faces as they flex forward.
 
     Arc colours: BOTTOM zone (e <= -bottom_deg) blue, dead band grey, TOP zone green,
-    hyperextension (e > max_extension_deg) red, and beyond the profile's depth limit orange.
+    hyperextension (e past the profile's limit, :func:`~formcheck.core.faults.hyperextension_limit`) red, and beyond the profile's depth limit orange.
     """
 
     def __init__(self, reps: RepConfig, faults: FaultConfig) -> None:
         self.top = reps.top_deg
         self.bottom = reps.bottom_deg
-        self.max_ext = faults.max_extension_deg
+        self.faults = faults
         self.depth_limit = {"seated": faults.seated_max_flexion_deg,
                             "prone": faults.prone_max_flexion_deg}
-        self.e_max = max(40.0, self.max_ext + 20.0)
+
+    def max_ext(self, profile: str | None) -> float:
+        """The profile's hyperextension limit (deg), as the fault rule judges it."""
+        return hyperextension_limit(self.faults, profile)
+
+    def e_max(self, profile: str | None) -> float:
+        return max(40.0, self.max_ext(profile) + 20.0)
 
     def e_min(self, profile: str | None) -> float:
         limit = self.depth_limit.get(profile or "", 0.0)
@@ -274,7 +281,7 @@ class ExtensionGaugeAnnotator:
         """(e_from, e_to, colour) arcs, deg."""
         lo = self.e_min(profile)
         z = [(lo, -self.bottom, BLUE), (-self.bottom, -self.top, GREY),
-             (-self.top, self.max_ext, GREEN), (self.max_ext, self.e_max, RED)]
+             (-self.top, self.max_ext(profile), GREEN), (self.max_ext(profile), self.e_max(profile), RED)]
         limit = self.depth_limit.get(profile or "")
         if limit is not None and -limit > lo:
             z.insert(0, (lo, -limit, ORANGE))
@@ -287,8 +294,8 @@ class ExtensionGaugeAnnotator:
         side = -1.0 if facing == "left" else 1.0
         return -90.0 - side * e
 
-    def zone_name(self, e: float) -> str:
-        if e > self.max_ext:
+    def zone_name(self, e: float, profile: str | None = None) -> str:
+        if e > self.max_ext(profile):
             return "PAST NEUTRAL"
         if e >= -self.top:
             return "TOP"
@@ -308,7 +315,8 @@ class ExtensionGaugeAnnotator:
             a0, a1 = self.screen_angle(e0, state.facing), self.screen_angle(e1, state.facing)
             cv2.ellipse(frame, (cx, cy), (r, r), 0, min(a0, a1), max(a0, a1), col, th, cv2.LINE_AA)
         # Ticks: neutral, zone limits.
-        for e, lab in ((0.0, "0"), (-self.top, None), (-self.bottom, None), (self.max_ext, None)):
+        max_ext = self.max_ext(state.profile)
+        for e, lab in ((0.0, "0"), (-self.top, None), (-self.bottom, None), (max_ext, None)):
             a = math.radians(self.screen_angle(e, state.facing))
             p0 = (cx + (r - th) * math.cos(a), cy + (r - th) * math.sin(a))
             p1 = (cx + (r + th) * math.cos(a), cy + (r + th) * math.sin(a))
@@ -317,14 +325,14 @@ class ExtensionGaugeAnnotator:
         _text(frame, "neutral", (cx - nw // 2, cy - r - th - int(4 * s)), 0.4 * s, WHITE)
         e = state.last_e
         if e is not None and math.isfinite(e):
-            ec = float(np.clip(e, self.e_min(state.profile), self.e_max))
+            ec = float(np.clip(e, self.e_min(state.profile), self.e_max(state.profile)))
             a = math.radians(self.screen_angle(ec, state.facing))
             tip = (cx + (r - 2 * th) * math.cos(a), cy + (r - 2 * th) * math.sin(a))
-            col = RED if e > self.max_ext else (GREEN if e >= -self.top else (BLUE if e <= -self.bottom else WHITE))
+            col = RED if e > max_ext else (GREEN if e >= -self.top else (BLUE if e <= -self.bottom else WHITE))
             cv2.line(frame, (cx, cy), _pt(tip), col, max(2, round(3 * s)), cv2.LINE_AA)
             cv2.circle(frame, (cx, cy), max(3, round(5 * s)), col, -1, cv2.LINE_AA)
             label = f"e {e:+.0f} deg"
-            zn = self.zone_name(e)
+            zn = self.zone_name(e, state.profile)
         else:
             cv2.circle(frame, (cx, cy), max(3, round(5 * s)), GREY, -1, cv2.LINE_AA)
             label, zn, col = "e --", "", GREY

@@ -151,7 +151,9 @@ class Thresholds:
         return cls(
             top_deg=pick(reps, "top_deg", d.reps.top_deg),
             bottom_deg=pick(reps, "bottom_deg", d.reps.bottom_deg),
-            max_extension_deg=pick(faults, "max_extension_deg", d.faults.max_extension_deg),
+            max_extension_deg=(pick(faults, "prone_max_extension_deg", d.faults.prone_max_extension_deg)
+                               if report.get("profile") == "prone"
+                               else pick(faults, "max_extension_deg", d.faults.max_extension_deg)),
             max_lift_velocity_dps=pick(faults, "max_lift_velocity_dps",
                                        d.faults.max_lift_velocity_dps),
         )

@@ -216,8 +216,10 @@ def merge(cfg: Config, data: dict[str, Any], origin: str = "config") -> Config:
         known = {f.name: f for f in fields(obj)}
         for key, value in values.items():
             if key not in known:
+                near = difflib.get_close_matches(key, known, n=1)
+                hint = f" (did you mean {sname}.{near[0]}?)" if near else ""
                 raise ConfigError(
-                    f"{origin}: unknown key {sname}.{key}: expected one of {', '.join(known)}"
+                    f"{origin}: unknown key {sname}.{key}{hint}: expected one of {', '.join(known)}"
                 )
             _check(f"{sname}.{key}", value, known[key])
             if isinstance(known[key].default, float):

@@ -72,3 +72,33 @@ def test_wrapping_keeps_paragraphs_lists_and_example_blocks(monkeypatch):
     # A prose paragraph is re-flowed: its words run on across the original line breaks.
     assert any("Start in your set-up position and hold still" in ln for ln in lines)
     assert all(len(ln) <= 70 for ln in lines if not ln.startswith("  formcheck "))
+
+
+@pytest.mark.parametrize("command", [["analyze", "clip.mp4"], ["batch", "clips/"], ["live"],
+                                     ["eval", "labels/"]])
+def test_every_analysing_command_takes_set_overrides(command):
+    from formcheck.app.cli import build_parser
+    from formcheck.app.options import config_from_args
+
+    args = build_parser().parse_args([*command, "--set", "faults.max_extension_deg=12",
+                                      "--set", "reps.top_deg=14.5", "--profile", "prone"])
+    cfg = config_from_args(args)
+    assert (cfg.faults.max_extension_deg, cfg.reps.top_deg, cfg.kinematics.profile) == (12.0, 14.5, "prone")
+
+
+def test_set_names_the_key_it_does_not_know_and_the_one_meant():
+    from formcheck.app.cli import build_parser
+    from formcheck.app.options import config_from_args
+    from formcheck.errors import ConfigError
+
+    args = build_parser().parse_args(["analyze", "c.mp4", "--set", "faults.max_extention_deg=3"])
+    with pytest.raises(ConfigError, match=r"did you mean faults\.max_extension_deg\?"):
+        config_from_args(args)
+
+
+def test_batch_takes_max_fps():
+    from formcheck.app.cli import build_parser
+    from formcheck.app.options import config_from_args
+
+    args = build_parser().parse_args(["batch", "clips/", "--max-fps", "15"])
+    assert config_from_args(args).pose.max_fps == 15.0

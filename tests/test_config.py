@@ -36,7 +36,7 @@ def test_toml_file_overrides_defaults(tmp_path):
 @pytest.mark.parametrize("data,message", [
     ({"faults": {"max_extension_deg": -1}}, "faults.max_extension_deg: expected a value >= 0.0, got -1"),
     ({"faults": {"max_extension_deg": "ten"}}, "faults.max_extension_deg: expected a number, got 'ten'"),
-    ({"faults": {"max_extention_deg": 5}}, "unknown key faults.max_extention_deg: expected one of"),
+    ({"faults": {"max_extention_deg": 5}}, "unknown key faults.max_extention_deg (did you mean faults.max_extension_deg?): expected one of"),
     ({"fault": {}}, "unknown section [fault]: expected one of"),
     ({"kinematics": {"profile": "standing"}}, "kinematics.profile: expected one of auto, seated, prone, got 'standing'"),
     ({"reps": {"top_deg": 40, "bottom_deg": 30}}, "reps.top_deg must be smaller than reps.bottom_deg"),

@@ -259,13 +259,15 @@ def test_cli_missing_report_is_a_user_error(tmp_path, capsys):
 
 
 def test_set_overrides_parse_values():
-    assert ev._parse_set(["faults.max_extension_deg=12", "kinematics.profile=seated",
+    from formcheck.app.options import parse_set
+
+    assert parse_set(["faults.max_extension_deg=12", "kinematics.profile=seated",
                           "faults.disabled=[\"no_top_pause\"]"]) == {
         "faults": {"max_extension_deg": 12, "disabled": ["no_top_pause"]},
         "kinematics": {"profile": "seated"},
     }
     with pytest.raises(ev.FormcheckError, match="section.key=value"):
-        ev._parse_set(["max_extension_deg=12"])
+        parse_set(["max_extension_deg=12"])
 
 
 def test_sweep_values_parse_and_reject_reports(tmp_path, capsys):

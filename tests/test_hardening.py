@@ -384,3 +384,26 @@ def test_unexpected_errors_print_one_line_and_keep_the_log(tmp_path, capsys, mon
     assert code == 1
     assert "unexpected error: RuntimeError: simulated bug" in err
     assert "Traceback" in (tmp_path / "formcheck" / "last-error.log").read_text()
+
+
+@pytest.mark.parametrize("make, out, message", [
+    (lambda d: (d / "afile").write_text("x"), "afile/r.html", "afile is a file, not a folder"),
+    (lambda d: (d / "folder").mkdir(), "folder", "a folder has that name"),
+    (lambda d: None, "CLIP", "is the clip being analysed"),
+])
+def test_a_bad_output_path_is_refused_before_the_analysis(tmp_path, make, out, message, capsys):
+    """Checked before the pose model runs: the user is not kept waiting for a path that was
+    never going to work, and the clip itself is never overwritten."""
+    import time
+
+    clip = tmp_path / "clip.mp4"
+    shutil.copy(CLIP, clip)
+    before = clip.read_bytes()
+    make(tmp_path)
+    target = str(clip) if out == "CLIP" else str(tmp_path / out)
+    flag = "--html" if target.endswith(".html") else "--json"
+    t0 = time.monotonic()
+    assert main(["analyze", str(clip), flag, target, "-q"]) == 2
+    assert time.monotonic() - t0 < 1.0
+    assert message in capsys.readouterr().err
+    assert clip.read_bytes() == before

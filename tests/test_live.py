@@ -281,8 +281,12 @@ def test_video_annotator_keeps_real_timing(tmp_path, suffix, fourccs):
 def test_video_annotator_rejects_bad_paths(tmp_path):
     with pytest.raises(VideoWriteError, match=".webm or .mp4"):
         VideoAnnotator(tmp_path / "a.avi", load_config())
-    with pytest.raises(VideoWriteError, match="does not exist"):
-        VideoAnnotator(tmp_path / "nope" / "a.mp4", load_config())
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(VideoWriteError, match="afile is a file, not a folder"):
+        VideoAnnotator(tmp_path / "afile" / "a.mp4", load_config())
+    # a missing folder is made, as for the JSON, CSV and HTML outputs
+    VideoAnnotator(tmp_path / "new" / "sub" / "a.mp4", load_config()).abort()
+    assert (tmp_path / "new" / "sub").is_dir() and not any((tmp_path / "new" / "sub").iterdir())
 
 
 # --------------------------------------------------------------------------- e2e (real model)

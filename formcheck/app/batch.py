@@ -313,6 +313,9 @@ def add_parser(sub) -> None:
     p.add_argument("--address", metavar="ADDR",
                    help="Ray cluster: auto or ray://HOST:10001 (default: start a local Ray)")
     common_options(p)
+    p.add_argument("--max-fps", type=float, default=None, metavar="HZ",
+                   help="analyse at most HZ frames per second (0 = every frame; 15 is ×2.3-2.5 "
+                        "faster on 60 fps clips, see the README's batch section)")
     p.add_argument("--athlete", metavar="NAME",
                    help="record NAME as the athlete of every clip (a manifest's athlete column "
                         "wins for its rows); `formcheck history --athlete NAME` then finds them")

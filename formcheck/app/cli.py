@@ -18,7 +18,7 @@ from pathlib import Path
 from formcheck import __version__
 from formcheck.app.options import CommandParser, HelpFormatter, common_options, config_from_args
 from formcheck.config import default_toml
-from formcheck.errors import AnalysisError, FormcheckError
+from formcheck.errors import AnalysisError, FormcheckError, OutputError
 
 log = logging.getLogger("formcheck")
 
@@ -94,6 +94,7 @@ def add_parser(sub) -> None:
 
 
 def run_analyze(args: argparse.Namespace) -> int:
+    from formcheck.app.interrupt import SafeInterrupt
     from formcheck.app.pipeline import analyze_clip, no_person_message
     from formcheck.app.progress import Progress
     from formcheck.render.report import format_summary, write_csv, write_json
@@ -103,6 +104,13 @@ def run_analyze(args: argparse.Namespace) -> int:
     no_clip = args.clip is None
     clip = Path(args.clip) if args.clip else sample_clip()
     check_video_path(clip)
+    from formcheck.media.video_out import prepare_output
+
+    for out in (args.json, args.csv, args.html, args.annotate):  # before the work, not after it
+        if out and Path(out).resolve() == clip.resolve():
+            raise OutputError(f"{out} is the clip being analysed: choose another output path.")
+        if out and out != args.annotate:  # the annotated video checks its own (codec, folder)
+            prepare_output(out)
     hooks = []
     annot = None
     if args.annotate:
@@ -110,41 +118,45 @@ def run_analyze(args: argparse.Namespace) -> int:
 
         annot = VideoAnnotator(args.annotate, cfg)
         hooks.append(annot.on_frame)
-    bar = None
+    # Ctrl-C stops between frames, never inside the video writer's queue or a native call.
+    with SafeInterrupt() as safe:
+        bar = None
 
-    def progress(frame, info) -> None:
-        nonlocal bar
-        if bar is None:
-            if info.duration_s <= 5 or args.quiet:
-                return
-            bar = Progress(info.n_frames, label=f"analysing {clip.name}", unit=" frames")
-        bar.set(frame.index + 1)
+        def progress(frame, info) -> None:
+            nonlocal bar
+            safe.check()  # between frames: the place to stop on Ctrl-C
+            if bar is None:
+                if info.duration_s <= 5 or args.quiet:
+                    return
+                bar = Progress(info.n_frames, label=f"analysing {clip.name}", unit=" frames")
+            bar.set(frame.index + 1)
 
-    on_frame = (lambda *a: [h(*a) for h in hooks]) if hooks else None
-    try:
-        res = analyze_clip(clip, cfg, on_frame=on_frame, progress=progress)
-        if res.result.turned is not None and annot is not None:
-            # Found turned on its side: the annotated video of that pass is not worth keeping.
-            from formcheck.app.pipeline import analyze_turned
-            from formcheck.render.video import VideoAnnotator
+        on_frame = (lambda *a: [h(*a) for h in hooks]) if hooks else None
+        try:
+            res = analyze_clip(clip, cfg, on_frame=on_frame, progress=progress)
+            if res.result.turned is not None and annot is not None:
+                # Found turned on its side: the annotated video of that pass is not worth keeping.
+                from formcheck.app.pipeline import analyze_turned
+                from formcheck.render.video import VideoAnnotator
 
-            annot.abort()
-            annot = VideoAnnotator(args.annotate, cfg)
-            res = analyze_turned(clip, cfg, res, progress=progress, on_frame=annot.on_frame)
-    finally:
-        if bar is not None:
-            bar.close()
-        if annot is not None:
-            annot.close()
-    report = res.report
-    if args.json:
-        write_json(report, args.json)
-    if args.csv:
-        write_csv(report, args.csv)
-    if args.html:
-        from formcheck.render.html_report import write_html_report
+                annot.abort()
+                annot = VideoAnnotator(args.annotate, cfg)
+                res = analyze_turned(clip, cfg, res, progress=progress, on_frame=annot.on_frame)
+            safe.check()  # the last chance to stop: from here on every output is written
+        finally:
+            if bar is not None:
+                bar.close()
+            if annot is not None:
+                annot.close()
+        report = res.report
+        if args.json:
+            write_json(report, args.json)
+        if args.csv:
+            write_csv(report, args.csv)
+        if args.html:
+            from formcheck.render.html_report import write_html_report
 
-        write_html_report(report, args.html, video=args.annotate)
+            write_html_report(report, args.html, video=args.annotate)
     if not args.quiet:
         print(format_summary(report))
     if res.result.frames_with_pose == 0:

@@ -172,24 +172,6 @@ def report_from_video(clip: Path, cfg, keep_track: bool = False) -> tuple[dict[s
 
 
 # --------------------------------------------------------------------------- CLI
-def _parse_set(items: Sequence[str]) -> dict[str, dict]:
-    """``section.key=value`` overrides (value parsed as TOML, else a string)."""
-    from formcheck.config import tomllib  # tomllib, or tomli on Python 3.10
-
-    over: dict[str, dict] = {}
-    for it in items:
-        key, sep, val = it.partition("=")
-        sect, dot, name = key.strip().partition(".")
-        if not sep or not dot or not name:
-            raise FormcheckError(f"--set {it!r}: expected section.key=value, e.g. faults.max_extension_deg=12")
-        try:
-            v = tomllib.loads(f"v = {val.strip()}")["v"]
-        except tomllib.TOMLDecodeError:
-            v = val.strip()
-        over.setdefault(sect, {})[name] = v
-    return over
-
-
 def add_parser(sub) -> None:
     from formcheck.app.options import HelpFormatter, common_options
 
@@ -215,8 +197,6 @@ def add_parser(sub) -> None:
     p.add_argument("--json", metavar="OUT", help="write every figure as JSON (schema formcheck.eval/1)")
     p.add_argument("--max-fps", type=float, default=None, metavar="HZ",
                    help="analyse at most HZ frames per second (0 = every frame)")
-    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                   help="override one setting, e.g. faults.max_extension_deg=12 (repeatable)")
     p.add_argument("--min-exact-count", type=float, metavar="F", help="gate: share of clips with the exact rep count >= F")
     p.add_argument("--max-angle-mae", type=float, metavar="DEG", help="gate: mean extension-angle MAE <= DEG")
     p.add_argument("--min-fault-f1", type=float, metavar="F", help="gate: F1 of each fault id in --fault-ids >= F")
@@ -234,7 +214,9 @@ def _sweep_values(spec: str) -> tuple[str, list]:
     key, sep, vals = spec.partition("=")
     if not sep or "." not in key or not vals:
         raise FormcheckError(f"--sweep {spec!r}: expected section.key=v1,v2,..., e.g. faults.max_extension_deg=8,10,12")
-    return key.strip(), [_parse_set([f"{key}={v}"])[key.split(".")[0]][key.split(".", 1)[1]]
+    from formcheck.app.options import parse_set
+
+    return key.strip(), [parse_set([f"{key}={v}"])[key.split(".")[0]][key.split(".", 1)[1]]
                          for v in vals.split(",") if v.strip()]
 
 
@@ -296,8 +278,6 @@ def run(args: argparse.Namespace) -> int:
     from formcheck.config import merge
 
     cfg = config_from_args(args)
-    if args.set:
-        cfg = merge(cfg, _parse_set(args.set), origin="--set")
     fault_ids = [s.strip() for s in args.fault_ids.split(",") if s.strip()] if args.fault_ids else None
     if fault_ids:
         from formcheck.core.faults import FAULT_IDS

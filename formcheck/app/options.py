@@ -7,8 +7,10 @@ from __future__ import annotations
 import argparse
 import re
 import textwrap
+from collections.abc import Sequence
 
-from formcheck.config import PROFILES, Config, load_config
+from formcheck.config import PROFILES, Config, load_config, merge
+from formcheck.errors import FormcheckError
 
 
 def common_options(p: argparse.ArgumentParser) -> None:
@@ -28,11 +30,32 @@ def common_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--neutral", metavar="DEG", type=float, default=None,
                    help="the athlete's neutral offset in degrees, subtracted from every angle "
                         "(e.g. from an earlier calibration)")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="override one setting, e.g. faults.max_extension_deg=12 (repeatable; "
+                        "`formcheck config` lists them all)")
+
+
+def parse_set(items: Sequence[str]) -> dict[str, dict]:
+    """``section.key=value`` overrides (value parsed as TOML, else a string)."""
+    from formcheck.config import tomllib  # tomllib, or tomli on Python 3.10
+
+    over: dict[str, dict] = {}
+    for it in items:
+        key, sep, val = it.partition("=")
+        sect, dot, name = key.strip().partition(".")
+        if not sep or not dot or not name:
+            raise FormcheckError(f"--set {it!r}: expected section.key=value, e.g. faults.max_extension_deg=12")
+        try:
+            v = tomllib.loads(f"v = {val.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            v = val.strip()
+        over.setdefault(sect, {})[name] = v
+    return over
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
     """The configuration of a command: defaults, ``--config FILE``, then ``--profile``,
-    ``--model``, ``--max-fps``, ``--calibrate`` and ``--neutral``."""
+    ``--model``, ``--max-fps``, ``--calibrate`` and ``--neutral``, then each ``--set``."""
     over: dict[str, dict] = {}
     if getattr(args, "profile", None):
         over.setdefault("kinematics", {})["profile"] = args.profile
@@ -44,7 +67,10 @@ def config_from_args(args: argparse.Namespace) -> Config:
         over.setdefault("kinematics", {})["calibrate"] = args.calibrate
     if getattr(args, "neutral", None) is not None:
         over.setdefault("kinematics", {})["neutral_offset_deg"] = float(args.neutral)
-    return load_config(getattr(args, "config", None), over)
+    cfg = load_config(getattr(args, "config", None), over)
+    if getattr(args, "set", None):
+        cfg = merge(cfg, parse_set(args.set), origin="--set")
+    return cfg
 
 
 _BULLET = re.compile(r"^(\s+)([*-]|\d+\.)\s+")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import errno
 import logging
 import math
 import os
@@ -31,7 +30,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from formcheck.errors import VideoWriteError
+from formcheck.errors import OutputError, VideoWriteError, os_error_reason
 
 log = logging.getLogger(__name__)
 
@@ -98,12 +97,25 @@ def _remove_live_temps() -> None:  # a crash or an unhandled Ctrl-C: no stray pa
         _LIVE_TEMPS.clear()
 
 
-def _reason(e: OSError) -> str:
-    return {
-        errno.EACCES: "permission denied", errno.EROFS: "the folder is read-only",
-        errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exceeded",
-        errno.EISDIR: "a folder has that name",
-    }.get(e.errno, e.strerror or str(e))
+def prepare_output(path: str | os.PathLike) -> Path:
+    """Check, before any work, that ``path`` can be written: its missing folders are created;
+    a folder with its name, a file where one of its folders should be, or a folder that cannot
+    be written is an :class:`OutputError` saying which."""
+    p = Path(path)
+    if p.is_dir():
+        raise OutputError(f"Cannot write {p}: a folder has that name. Give a file name.")
+    for folder in reversed(p.parents):
+        if folder.exists() and not folder.is_dir():
+            raise OutputError(f"Cannot write {p}: {folder} is a file, not a folder. Choose another output path.")
+    folder = p.parent if str(p.parent) else Path(".")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=f".{p.name}.", suffix=".check")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise OutputError(f"Cannot write {p}: {os_error_reason(e)}. Choose another output path.") from e
+    return p
 
 
 class AtomicOutput:
@@ -120,7 +132,7 @@ class AtomicOutput:
             fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{self.path.name}.",
                                        suffix=f".part{self.path.suffix}")
         except OSError as e:
-            raise VideoWriteError(f"Cannot write {self.path}: {_reason(e)}. Choose another output path.") from e
+            raise VideoWriteError(f"Cannot write {self.path}: {os_error_reason(e)}. Choose another output path.") from e
         os.close(fd)
         self.tmp = Path(tmp)
         self.done = False
@@ -144,7 +156,7 @@ class AtomicOutput:
         except OSError as e:
             with contextlib.suppress(OSError):
                 os.unlink(self.tmp)
-            raise VideoWriteError(f"Cannot write {self.path}: {_reason(e)}. Choose another output path.") from e
+            raise VideoWriteError(f"Cannot write {self.path}: {os_error_reason(e)}. Choose another output path.") from e
         finally:
             self._forget()
         return self.path

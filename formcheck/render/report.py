@@ -7,7 +7,6 @@ The report's structure is :class:`formcheck.core.schema.Report` (published as
 from __future__ import annotations
 
 import csv
-import errno
 import io
 import json
 import os
@@ -17,7 +16,7 @@ from typing import Any
 
 
 from formcheck.core.analysis import SetResult
-from formcheck.errors import OutputError
+from formcheck.errors import OutputError, os_error_reason
 from formcheck.core.schema import SCHEMA, Report  # noqa: F401  (SCHEMA re-exported)
 from formcheck.core.types import ClipInfo
 
@@ -71,12 +70,7 @@ def atomic_write(path: str | os.PathLike, text: str) -> Path:
         os.umask(um)
         os.chmod(p, 0o666 & ~um)
     except OSError as e:
-        reason = {
-            errno.EACCES: "permission denied", errno.EROFS: "the folder is read-only",
-            errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exceeded",
-            errno.EISDIR: "a folder has that name",
-        }.get(e.errno, e.strerror or str(e))
-        raise OutputError(f"Cannot write {p}: {reason}. Choose another output path.") from e
+        raise OutputError(f"Cannot write {p}: {os_error_reason(e)}. Choose another output path.") from e
     finally:
         if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)

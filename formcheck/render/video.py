@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from formcheck.config import Config
-from formcheck.errors import VideoWriteError
+from formcheck.errors import OutputError, VideoWriteError
 from formcheck.media.video_out import (DEFAULT_SUFFIX, ENCODINGS, AtomicOutput, _fourcc_candidates,
-                                       _WriterThread, pick_fourcc)
+                                       _WriterThread, pick_fourcc, prepare_output)
 from formcheck.render.annotate import FormOverlay, OverlayTracker
 
 log = logging.getLogger(__name__)
@@ -56,13 +56,14 @@ class VideoAnnotator:
         self.path = path
         if fps is not None and not (fps > 0 and math.isfinite(fps)):
             raise ValueError(f"fps: expected a positive frame rate, got {fps}")
-        folder = self.path.parent if str(self.path.parent) else Path(".")
-        if not folder.is_dir():
-            raise VideoWriteError(f"Cannot write {self.path}: the folder {folder} does not exist.")
         if self.path.is_dir():
             raise VideoWriteError(f"Cannot write {self.path}: it is a folder; give a file name ending .mp4 or .webm.")
         self.fourcc = pick_fourcc(
             self.path, _fourcc_candidates(self.path, realtime, config.video.webm_codec))
+        try:
+            prepare_output(self.path)  # a missing folder is made, as for the other outputs
+        except OutputError as e:
+            raise VideoWriteError(str(e)) from e
         self.fps = fps
         self.realtime = realtime
         self.overlay = overlay or FormOverlay(config)

@@ -52,6 +52,10 @@ examples:
 
 Film side-on, whole body in view (hips, knees and shoulders), camera still. The JSON report
 follows docs/report.schema.json (formcheck.report/2).
+
+Exit status: 0 analysed; 2 the clip or an option cannot be used (the message says why and
+what to do); 3 the clip was read but no person was found; 130 stopped with Ctrl-C (nothing
+written, existing files kept).
 """
 
 HISTORY_EPILOG = """\
@@ -89,7 +93,12 @@ def add_parser(sub) -> None:
 
     c = sub.add_parser("config", help="print the default configuration as commented TOML",
                        description="Print every setting with its default and unit, as a TOML "
-                                   "file you can edit and pass with --config.")
+                                   "file you can edit and pass with --config.",
+                       epilog="examples:\n"
+                              "  formcheck config > my.toml            (edit, then:)\n"
+                              "  formcheck analyze clip.mp4 --config my.toml\n"
+                              "  formcheck analyze clip.mp4 --set faults.max_extension_deg=12   (one setting)",
+                       formatter_class=HelpFormatter)
     c.set_defaults(func=lambda args: print(default_toml()) or 0)
 
 

@@ -183,7 +183,7 @@ def add_parser(sub) -> None:
         formatter_class=HelpFormatter,
         epilog="examples:\n"
                "  formcheck eval sample_videos\n"
-               "  formcheck eval ../shared/synthetic --json eval.json\n"
+               "  formcheck eval labelled_clips/ --json eval.json\n"
                "  formcheck eval sample_videos --min-exact-count 1 --max-angle-mae 5 \\\n"
                "      --min-fault-f1 1 --fault-ids hyperextension,jerky_lift\n"
                "  formcheck eval clips/ --set faults.max_extension_deg=12   (try a threshold)\n"

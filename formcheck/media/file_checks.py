@@ -35,12 +35,11 @@ def check_video_path(path: str | os.PathLike) -> Path:
 
 def open_error(path: Path, e: Exception | None = None) -> SourceError:
     """The :class:`SourceError` for a file that cannot be opened (or decoded) as a video."""
-    hint = (
-        "it does not look like a video file"
-        if path.suffix.lower() not in VIDEO_SUFFIXES
-        else "the file may be truncated or use a codec that cannot be decoded"
-    )
-    detail = f" ({e})" if e is not None else ""
-    return SourceError(
-        f"Cannot open {path} as a video: {hint}{detail}. Re-export it as H.264 MP4 and try again."
-    )
+    video = path.suffix.lower() in VIDEO_SUFFIXES
+    hint = ("the file may be truncated or use a codec that cannot be decoded" if video
+            else "it does not look like a video file")
+    reason = (getattr(e, "strerror", None) or str(e)) if e is not None else ""
+    detail = f" ({reason})" if reason else ""
+    todo = ("If it was copied or downloaded, copy it again in full; otherwise re-export it as "
+            "H.264 MP4." if video else "Re-export it as H.264 MP4 and try again.")
+    return SourceError(f"Cannot open {path} as a video: {hint}{detail}. {todo}")

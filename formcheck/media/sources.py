@@ -384,8 +384,8 @@ class VideoSource:
         expected = self.info.n_frames
         if expected > 30 and index < 0.9 * expected:
             self.truncated = True
-        if self.truncated:
-            log.warning(
+        if self.truncated:  # the result's warnings say so to the user (truncation_warning)
+            log.info(
                 "%s: only %d of the %d frames the file announces could be read; it may be "
                 "truncated (still downloading or copied partly). Results cover the part read.",
                 self.path, index, expected,

@@ -300,27 +300,35 @@ def test_annotated_video_plays_in_headless_chromium(tmp_path, name):
     assert meta["duration"] == pytest.approx(n / 30.0, abs=0.1)
 
 
+def analyze_until_writing(folder: Path, sample: str, *options: str):
+    """Start ``formcheck analyze`` on a sample clip (cwd ``folder``) and return once its
+    annotated video is being written (the temporary file beside it exists): the process and
+    when it started."""
+    import subprocess
+    import sys
+    import time
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    proc = subprocess.Popen([sys.executable, "-m", "formcheck", "analyze", str(SAMPLES / sample), *options],
+                            cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 60 and proc.poll() is None:
+        if any(p.name.startswith(".") and ".part" in p.name for p in folder.iterdir()):
+            break
+        time.sleep(0.02)
+    return proc, t0
+
+
 @pytest.mark.e2e
 def test_sigint_during_annotate_keeps_the_previous_video(tmp_path):
     import signal
-    import subprocess
-    import sys
     import time
 
     out = tmp_path / "out.mp4"
     previous = b"\x00\x00\x00\x18ftypmp42 a previous annotated video"
     out.write_bytes(previous)
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "formcheck", "analyze", str(SAMPLES / "dev03_prone_r.mp4"),
-         "--annotate", str(out), "-q"],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc, t0 = analyze_until_writing(tmp_path, "dev03_prone_r.mp4", "--annotate", str(out), "-q")
     # Interrupt once the video is being written (its temporary file exists), ~1.5 s in.
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < 60 and proc.poll() is None:
-        if any(p.name.startswith(".out.mp4.") for p in tmp_path.iterdir()):
-            break
-        time.sleep(0.05)
     time.sleep(max(0.0, 1.5 - (time.monotonic() - t0)))
     assert proc.poll() is None, "the analysis ended before it could be interrupted"
     proc.send_signal(signal.SIGINT)
@@ -340,23 +348,14 @@ def test_a_doubled_sigint_while_writing_every_output_stops_cleanly(tmp_path, aft
     else left behind, and one line on stderr."""
     import signal
     import subprocess
-    import sys
     import time
 
     outs = {name: tmp_path / name for name in ("o.json", "o.csv", "o.html", "o.mp4")}
     for name, p in outs.items():
         p.write_bytes(f"previous {name}".encode())
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "formcheck", "analyze", str(SAMPLES / "dev01_seated_r.mp4"), "-q",
-         "--json", str(outs["o.json"]), "--csv", str(outs["o.csv"]), "--html", str(outs["o.html"]),
-         "--annotate", str(outs["o.mp4"])],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < 60 and proc.poll() is None:
-        if any(p.name.startswith(".o.mp4.") for p in tmp_path.iterdir()):
-            break
-        time.sleep(0.02)
+    proc, _ = analyze_until_writing(
+        tmp_path, "dev01_seated_r.mp4", "-q", "--json", str(outs["o.json"]), "--csv", str(outs["o.csv"]),
+        "--html", str(outs["o.html"]), "--annotate", str(outs["o.mp4"]))
     time.sleep(after_s)
     assert proc.poll() is None, "the analysis ended before it could be interrupted"
     proc.send_signal(signal.SIGINT)

@@ -390,6 +390,7 @@ def test_unexpected_errors_print_one_line_and_keep_the_log(tmp_path, capsys, mon
     (lambda d: (d / "afile").write_text("x"), "afile/r.html", "afile is a file, not a folder"),
     (lambda d: (d / "folder").mkdir(), "folder", "a folder has that name"),
     (lambda d: None, "CLIP", "is the clip being analysed"),
+    (lambda d: None, "r.json", "Two outputs have the same path"),
 ])
 def test_a_bad_output_path_is_refused_before_the_analysis(tmp_path, make, out, message, capsys):
     """Checked before the pose model runs: the user is not kept waiting for a path that was
@@ -402,8 +403,9 @@ def test_a_bad_output_path_is_refused_before_the_analysis(tmp_path, make, out, m
     make(tmp_path)
     target = str(clip) if out == "CLIP" else str(tmp_path / out)
     flag = "--html" if target.endswith(".html") else "--json"
+    twice = ["--csv", target] if "same path" in message else []
     t0 = time.monotonic()
-    assert main(["analyze", str(clip), flag, target, "-q"]) == 2
+    assert main(["analyze", str(clip), flag, target, *twice, "-q"]) == 2
     assert time.monotonic() - t0 < 1.0
     assert message in capsys.readouterr().err
     assert clip.read_bytes() == before

@@ -108,17 +108,21 @@ def run_analyze(args: argparse.Namespace) -> int:
     from formcheck.app.progress import Progress
     from formcheck.render.report import format_summary, write_csv, write_json
     from formcheck.media.sources import check_video_path
+    from formcheck.media.video_out import prepare_output
 
     cfg = config_from_args(args)
     no_clip = args.clip is None
     clip = Path(args.clip) if args.clip else sample_clip()
     check_video_path(clip)
-    from formcheck.media.video_out import prepare_output
-
-    for out in (args.json, args.csv, args.html, args.annotate):  # before the work, not after it
-        if out and Path(out).resolve() == clip.resolve():
+    # Outputs are checked before the work, not after it.
+    outputs = [o for o in (args.json, args.csv, args.html, args.annotate) if o]
+    for out in outputs:
+        if Path(out).resolve() == clip.resolve():
             raise OutputError(f"{out} is the clip being analysed: choose another output path.")
-        if out and out != args.annotate:  # the annotated video checks its own (codec, folder)
+    if len({Path(o).resolve() for o in outputs}) < len(outputs):
+        raise OutputError(f"Two outputs have the same path ({', '.join(outputs)}): give each its own.")
+    for out in (args.json, args.csv, args.html):  # the annotated video checks its own (codec, folder)
+        if out:
             prepare_output(out)
     hooks = []
     annot = None

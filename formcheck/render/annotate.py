@@ -256,7 +256,8 @@ class ExtensionGaugeAnnotator:
     side the athlete faces as they flex forward.
 
     Arc colours: BOTTOM zone (e <= -bottom_deg) blue, dead band grey, TOP zone green,
-    hyperextension (e past the profile's limit, :func:`~formcheck.core.faults.hyperextension_limit`) red, and beyond the profile's depth limit orange.
+    hyperextension (past the profile's limit, :func:`~formcheck.core.faults.hyperextension_limit`)
+    red, and beyond the profile's depth limit orange.
     """
 
     def __init__(self, reps: RepConfig, faults: FaultConfig) -> None:

@@ -145,3 +145,40 @@ def test_a_second_look_is_asked_for_only_when_someone_is_close_or_the_track_is_m
     assert tr.second_look(0.1, f, [far]) is f
     assert tr.second_look(0.1, far, []) is far
 
+
+
+def test_pose_box_is_the_landmarks_extent_padded_by_a_share_of_its_longer_side():
+    from formcheck.core.tracking import pose_box
+
+    xy = np.zeros((33, 2))
+    xy[:, 0] = np.linspace(100.0, 300.0, 33)  # 200 px wide
+    xy[:, 1] = np.linspace(50.0, 150.0, 33)  # 100 px tall
+    p = PoseFrame(0.0, xy, np.ones(33), np.zeros(33), None, (640, 480))
+    np.testing.assert_allclose(pose_box(p), [80.0, 30.0, 320.0, 170.0])  # 0.1 x 200 px
+    np.testing.assert_allclose(pose_box(p, pad=0.0), [100.0, 50.0, 300.0, 150.0])
+
+
+def test_a_second_look_on_either_side_and_only_while_the_track_is_kept():
+    from formcheck.core import kinematics as K
+    from formcheck.core.tracking import ExerciserTrack
+
+    f = three_reps()[0]
+    tr = ExerciserTrack()
+    assert tr.same_person(5.0, K.body_from_frame(f))
+    w = tr.box[2] - tr.box[0]
+    torso = tr.track[1]
+    assert tr.look_again_in(5.1, [], None) is None  # nobody found: nothing to compare
+    for side in (-1.0, 1.0):  # within a torso length on the left as on the right
+        close = bystander(f, dx=side * (w + torso - 60))
+        assert tr.look_again_in(5.1, [f, close], f) is not None, side
+        far = bystander(f, dx=side * (w + torso + 60))
+        assert tr.look_again_in(5.1, [f, far], f) is None, side
+    h = tr.box[3] - tr.box[1]
+    for side in (-1.0, 1.0):  # and above or below
+        close = PoseFrame(f.t_s, f.xy + (0.0, side * (h + torso - 60)), f.visibility, f.z, None, f.image_wh)
+        assert tr.look_again_in(5.1, [f, close], f) is not None, side
+        far = PoseFrame(f.t_s, f.xy + (0.0, side * (h + torso + 60)), f.visibility, f.z, None, f.image_wh)
+        assert tr.look_again_in(5.1, [f, far], f) is None, side
+    # kept for KEEP_S after the last sighting (at 5 s), not longer
+    assert tr.look_again_in(5.0 + tr.KEEP_S - 0.01, [f, close], f) is not None
+    assert tr.look_again_in(5.0 + tr.KEEP_S + 0.01, [f, close], f) is None

@@ -7,3 +7,24 @@ def test_fault_sources_name_the_guide_not_an_internal_seed_file():
     for rule in RULES.values():
         assert "seed" not in rule.source.lower(), rule.id
         assert "guide)" in rule.source, rule.id
+
+
+def _summary_report(n_read: int, n_frames: int = 348, fps: float = 30.0) -> dict:
+    return {
+        "clip": {"path": "/x/clip.mp4", "fps": fps, "n_frames": n_frames, "duration_s": n_frames / fps,
+                 "width": 640, "height": 480},
+        "profile": "seated", "facing": "left", "warnings": [], "reps": [],
+        "summary": {"rep_count": 0, "partial_reps": 0, "good_reps": 0, "score": None},
+        "frames": {"t_s": [k / fps for k in range(n_read)]},
+    }
+
+
+def test_the_summary_says_how_much_of_a_truncated_clip_was_read():
+    from formcheck.render.report import format_summary
+
+    assert format_summary(_summary_report(87)).splitlines()[0] == \
+        "clip.mp4: 11.6 s (2.9 s read), 640x480, profile seated, facing left"
+    # a whole clip (or one read to within 10 %) says nothing more
+    assert format_summary(_summary_report(348)).splitlines()[0] == \
+        "clip.mp4: 11.6 s, 640x480, profile seated, facing left"
+    assert "read" not in format_summary(_summary_report(320)).splitlines()[0]

@@ -89,8 +89,12 @@ def format_summary(report: dict[str, Any]) -> str:
     """A readable text summary: reps with depth, tempo, faults and cues; the set score."""
     s = report["summary"]
     clip = report["clip"]
+    ts = [t for t in (report.get("frames") or {}).get("t_s") or [] if t is not None]
+    read_s = ts[-1] + 1.0 / clip["fps"] if ts and clip.get("fps") else None
+    read = (f" ({read_s:.1f} s read)" if read_s is not None and clip.get("duration_s")
+            and read_s < 0.9 * clip["duration_s"] else "")
     lines = [
-        f"{Path(clip['path']).name}: {clip['duration_s']} s, {clip['width']}x{clip['height']}, "
+        f"{Path(clip['path']).name}: {clip['duration_s']} s{read}, {clip['width']}x{clip['height']}, "
         f"profile {report['profile']}" + (f", facing {report['facing']}" if report.get("facing") else ""),
         f"Reps: {s['rep_count']}" + (f" (+{s['partial_reps']} partial)" if s["partial_reps"] else "")
         + f", good reps {s['good_reps']}/{s['rep_count']}"

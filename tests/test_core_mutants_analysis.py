@@ -585,6 +585,7 @@ def test_a_fresh_analyzer():
     assert an.camera_roll_deg == 0.0 and an.camera_roll_confidence is None
     assert an.scene() == {"camera_roll_deg": 0.0, "camera_roll_confidence": None,
                           "set_started_s": None, "set_ended_s": None, "cuts_s": [], "spans_s": [],
+                          "span_views": [],
                           "neutral_offset_deg": 0.0, "neutral_source": "none"}
     cfg = Config()
     cfg.kinematics.camera_roll_deg = -4.0

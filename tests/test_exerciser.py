@@ -70,6 +70,7 @@ def test_a_scene_cut_never_counts_across_and_reports_the_spans():
     res = an.finish()
     spans = res.scene["spans_s"]
     assert len(spans) == 2 and res.scene["cuts_s"] == [pytest.approx(frames[cut_k].t_s, abs=1e-3)]
+    assert res.scene["span_views"] == [{"profile": "seated", "facing": "right"}] * 2
     assert spans[0][1] < spans[1][0]
     cut_t = frames[cut_k].t_s
     for r in res.reps:  # no rep straddles the cut
@@ -182,3 +183,24 @@ def test_a_second_look_on_either_side_and_only_while_the_track_is_kept():
     # kept for KEEP_S after the last sighting (at 5 s), not longer
     assert tr.look_again_in(5.0 + tr.KEEP_S - 0.01, [f, close], f) is not None
     assert tr.look_again_in(5.0 + tr.KEEP_S + 0.01, [f, close], f) is None
+
+
+def test_each_span_reports_the_view_its_reps_were_counted_in():
+    """An edited clip of a seated athlete facing right, then a face-down one facing left: each
+    shot is decided again and the report says which view each span was counted in."""
+    t, e, _, _ = script_set([RepScript(), RepScript()])
+    first = body_frames(t, e, "seated", "right", noise_px=0.5, seed=4)
+    t2, e2, _, _ = script_set([RepScript(depth=-60.0), RepScript(depth=-60.0)])
+    second = body_frames(t2, e2, "prone", "left", noise_px=0.5, seed=5)
+    t1 = first[-1].t_s + 1.0 / 30.0
+    an = Analyzer(Config())
+    for f in first:
+        an.update(f.t_s, f)
+    an.scene_cut(t1)
+    for f in second:
+        an.update(t1 + f.t_s, PoseFrame(t1 + f.t_s, f.xy, f.visibility, f.z, None, f.image_wh))
+    res = an.finish()
+    assert res.rep_count == 4
+    assert res.scene["span_views"] == [{"profile": "seated", "facing": "right"},
+                                       {"profile": "prone", "facing": "left"}]
+    assert (res.profile, res.facing) == ("prone", "left")  # the last reps' view

@@ -639,6 +639,8 @@ def test_an_edited_clip_is_counted_shot_by_shot_and_never_across_the_cut(tmp_pat
     assert a0 == 0.0 and a1 < b0 == pytest.approx(join, abs=0.04)
     assert b1 == pytest.approx(join + lb["duration_s"], abs=0.1)
     assert all(r["t_end"] <= join or r["t_start"] >= join for r in report["reps"])
+    assert report["scene"]["span_views"] == [{"profile": "seated", "facing": "right"},
+                                             {"profile": "seated", "facing": "left"}]
 
 
 # --------------------------------------------------------------------------- orientation, bars

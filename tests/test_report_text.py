@@ -28,3 +28,16 @@ def test_the_summary_says_how_much_of_a_truncated_clip_was_read():
     assert format_summary(_summary_report(348)).splitlines()[0] == \
         "clip.mp4: 11.6 s, 640x480, profile seated, facing left"
     assert "read" not in format_summary(_summary_report(320)).splitlines()[0]
+
+
+def test_the_summary_lists_the_shots_of_an_edited_clip():
+    from formcheck.render.report import format_summary
+
+    r = _summary_report(348)
+    r["scene"] = {"spans_s": [[0.0, 11.9], [11.933, 23.5]],
+                  "span_views": [{"profile": "seated", "facing": "right"},
+                                 {"profile": "prone", "facing": None}]}
+    assert format_summary(r).splitlines()[2] == \
+        "  shots: 0.0–11.9 s seated, facing right; 11.9–23.5 s prone"
+    r["scene"] = {"spans_s": [[0.0, 11.6]], "span_views": [{"profile": "seated", "facing": "left"}]}
+    assert "shots" not in format_summary(r)

@@ -100,6 +100,8 @@ class Analyzer(ViewSteps, CalibrationSteps, EarlyFaultSteps, SceneSteps):
         self.camera_roll_confidence: float | None = None
         self._early: dict[int, set[str]] = {}  # rep's first top sample -> fault ids cued early
         self._spans: list[tuple[float, float]] = []
+        self._span_views: list[tuple[str | None, str | None]] = []  # (profile, facing) of each span
+        self._span_reps0 = 0  # reps counted before the current span
         self.exerciser = ExerciserTrack()
         self._span_start: float | None = None
         self._last_t: float | None = None
@@ -280,6 +282,7 @@ class Analyzer(ViewSteps, CalibrationSteps, EarlyFaultSteps, SceneSteps):
         """Start a new set (live 'r' key): keep the view decision, clear reps and filters."""
         self.machine.reset()
         self.reps.clear()
+        self._span_reps0 = 0
         self._leaving = None
         self._held.clear()
         self._own_range_depths.clear()

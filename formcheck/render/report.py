@@ -100,6 +100,13 @@ def format_summary(report: dict[str, Any]) -> str:
         + f", good reps {s['good_reps']}/{s['rep_count']}"
         + (f", set score {s['score']:.0f}/100" if s["score"] is not None else ""),
     ]
+    scene = report.get("scene") or {}
+    spans, views = scene.get("spans_s") or [], scene.get("span_views") or []
+    if len(spans) > 1:  # an edited clip: each shot was decided and counted on its own
+        lines.append("  shots: " + "; ".join(
+            f"{a:.1f}–{b:.1f} s {v.get('profile') or 'no view'}"
+            + (f", facing {v['facing']}" if v.get("facing") else "")
+            for (a, b), v in zip(spans, views)))
     for w in report.get("warnings", []):
         lines.append(f"  ! {w}")
     if report["reps"]:

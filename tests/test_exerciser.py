@@ -117,30 +117,32 @@ def test_a_new_shot_or_set_takes_its_own_head_carriage(how):
 
 
 def test_a_second_look_is_asked_for_only_when_someone_is_close_or_the_track_is_missed():
+    """``ExerciserTrack.plan``: the pick, and a second look's plan (None: no need)."""
     from formcheck.core import kinematics as K
     from formcheck.core.tracking import ExerciserTrack, pose_box
 
     f = three_reps()[0]  # torso 110 px, hip at (300, 300)
     tr = ExerciserTrack()
-    assert tr.look_again_in(0.0, [f], f) is None  # no track yet
+    assert tr.plan(0.0, [f])[1] is None  # no track yet
     assert tr.same_person(0.0, K.body_from_frame(f))
     b = K.body_from_frame(f)
     joints = np.array([b.shoulder, b.hip, b.knee, b.ankle, b.ear, b.nose, b.heel, b.toe])
     torso = float(np.linalg.norm(b.shoulder - b.hip))
     keep = np.concatenate([joints.min(0) - 0.35 * torso, joints.max(0) + 0.35 * torso])
-    assert tr.look_again_in(0.1, [f], f) is None  # alone
+    assert tr.plan(0.1, [f])[1] is None  # alone
     far = bystander(f, dx=keep[2] - keep[0] + torso + 60)  # a torso length and more away
-    assert tr.look_again_in(0.1, [f, far], f) is None
+    assert tr.plan(0.1, [f, far])[1] is None
     close = bystander(f, dx=keep[2] - keep[0] + torso - 60)
-    keep_box, hide = tr.look_again_in(0.1, [f, close], f)
+    assert tr.plan(0.1, [close, f])[0] is f  # the pick: the one who continues the track
+    keep_box, hide = tr.plan(0.1, [f, close])[1]
     np.testing.assert_allclose(keep_box, keep, atol=1e-6)
     assert len(hide) == 1
     np.testing.assert_allclose(hide[0], pose_box(close), atol=1e-9)
     # the pick does not continue the track (the exerciser was missed): hide everyone found
-    keep_box, hide = tr.look_again_in(0.1, [far], far)
+    keep_box, hide = tr.plan(0.1, [far])[1]
     assert len(hide) == 1 and np.allclose(hide[0], pose_box(far))
     # a track not seen for longer than it is kept: nothing to look for
-    assert tr.look_again_in(0.0 + tr.KEEP_S + 0.01, [f, close], f) is None
+    assert tr.plan(0.0 + tr.KEEP_S + 0.01, [f, close])[1] is None
     # the second look's pick is taken only when it continues the track
     assert tr.second_look(0.1, far, [close, f]) is f
     assert tr.second_look(0.1, f, [far]) is f
@@ -168,21 +170,21 @@ def test_a_second_look_on_either_side_and_only_while_the_track_is_kept():
     assert tr.same_person(5.0, K.body_from_frame(f))
     w = tr.box[2] - tr.box[0]
     torso = tr.track[1]
-    assert tr.look_again_in(5.1, [], None) is None  # nobody found: nothing to compare
+    assert tr.plan(5.1, [])[1] is None  # nobody found: nothing to compare
     for side in (-1.0, 1.0):  # within a torso length on the left as on the right
         close = bystander(f, dx=side * (w + torso - 60))
-        assert tr.look_again_in(5.1, [f, close], f) is not None, side
+        assert tr.plan(5.1, [f, close])[1] is not None, side
         far = bystander(f, dx=side * (w + torso + 60))
-        assert tr.look_again_in(5.1, [f, far], f) is None, side
+        assert tr.plan(5.1, [f, far])[1] is None, side
     h = tr.box[3] - tr.box[1]
     for side in (-1.0, 1.0):  # and above or below
         close = PoseFrame(f.t_s, f.xy + (0.0, side * (h + torso - 60)), f.visibility, f.z, None, f.image_wh)
-        assert tr.look_again_in(5.1, [f, close], f) is not None, side
+        assert tr.plan(5.1, [f, close])[1] is not None, side
         far = PoseFrame(f.t_s, f.xy + (0.0, side * (h + torso + 60)), f.visibility, f.z, None, f.image_wh)
-        assert tr.look_again_in(5.1, [f, far], f) is None, side
+        assert tr.plan(5.1, [f, far])[1] is None, side
     # kept for KEEP_S after the last sighting (at 5 s), not longer
-    assert tr.look_again_in(5.0 + tr.KEEP_S - 0.01, [f, close], f) is not None
-    assert tr.look_again_in(5.0 + tr.KEEP_S + 0.01, [f, close], f) is None
+    assert tr.plan(5.0 + tr.KEEP_S - 0.01, [f, close])[1] is not None
+    assert tr.plan(5.0 + tr.KEEP_S + 0.01, [f, close])[1] is None
 
 
 def test_each_span_reports_the_view_its_reps_were_counted_in():

@@ -218,8 +218,7 @@ class Session:
         if poses is None:
             pose = self.estimator.detect(frame.image, frame.t_s)
         elif several:  # follow the exerciser's track, ignore the others
-            pose = self.analyzer.pick_exerciser(frame.t_s, poses)
-            pose = self._look_again(frame, poses, pose)
+            pose = self._pick_exerciser(frame, poses)
         else:
             pose = poses[0] if poses else None
         if self._roll is not None and not self._roll.done:
@@ -232,12 +231,13 @@ class Session:
             sink.on_step(st)
         return st
 
-    def _look_again(self, frame: SourceFrame, poses: list[PoseFrame], picked: PoseFrame | None) -> PoseFrame | None:
-        """Someone close to the exerciser, or no one in view continuing the exerciser's track:
-        detect again with the others hidden outside the place the exerciser was last seen
-        (:meth:`ExerciserTrack.look_again_in`). IMAGE-mode models only: a VIDEO-mode model
-        would take the second look for the next frame."""
-        how = self.analyzer.exerciser.look_again_in(frame.t_s, poses, picked)
+    def _pick_exerciser(self, frame: SourceFrame, poses: list[PoseFrame]) -> PoseFrame | None:
+        """The exerciser among ``poses``. Someone close to them, or no one continuing their
+        track: detect again with the others hidden outside the place the exerciser was last
+        seen (:meth:`ExerciserTrack.plan`). IMAGE-mode models only: a VIDEO-mode model would
+        take the second look for the next frame."""
+        track = self.analyzer.exerciser
+        picked, how = track.plan(frame.t_s, poses)
         if how is None or getattr(self.estimator, "tracking", True):
             return picked
         from formcheck.media.pose import hide_people
@@ -245,7 +245,7 @@ class Session:
         keep, others = how
         again = self.estimator.detect_all(hide_people(frame.image, others, keep), frame.t_s)
         self.second_looks += 1
-        return self.analyzer.exerciser.second_look(frame.t_s, picked, again)
+        return track.second_look(frame.t_s, picked, again)
 
     def run(self, frames: Iterable[SourceFrame]) -> int:
         """The frame loop: analyse ``frames`` until they end or :meth:`stop` is called.

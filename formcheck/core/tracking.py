@@ -29,16 +29,21 @@ class ExerciserTrack:
         """The pose that continues the exerciser's track: the nearest hip among the poses that
         :meth:`continues` accepts (else the nearest hip, which :meth:`same_person` then refuses);
         with no track kept, the largest person (longest torso)."""
+        return self._pick(t_s, poses)[0]
+
+    def _pick(self, t_s: float, poses: list[PoseFrame]) -> tuple[PoseFrame | None, bool]:
+        """:meth:`pick`, and whether the pose picked continues the track (True with no track kept)."""
         if not poses:
-            return None
+            return None, False
         bodies = [K.body_from_frame(p) for p in poses]
         if self.track is not None and t_s - self.track[2] <= self.KEEP_S:
             hip, torso, _ = self.track
-            cost = [float(np.linalg.norm(b.hip - hip)) / torso + (0.0 if self.continues(t_s, b) else 1e6)
-                    for b in bodies]
-            return poses[int(np.argmin(cost))]
+            ok = [self.continues(t_s, b) for b in bodies]
+            cost = [float(np.linalg.norm(b.hip - hip)) / torso + (0.0 if c else 1e6) for b, c in zip(bodies, ok)]
+            k = int(np.argmin(cost))
+            return poses[k], ok[k]
         size = [float(np.linalg.norm(b.shoulder - b.hip)) for b in bodies]
-        return poses[int(np.argmax(size))]
+        return poses[int(np.argmax(size))], True
 
     KEEP_S = 1.0  # a track not seen for longer may be taken up by whoever is in view
     JUMP = 0.6  # a hip further than this many torso lengths from the track: another person
@@ -81,31 +86,29 @@ class ExerciserTrack:
 
     BOX_PAD = 0.35  # the last sighting's box: its joints, padded by this many torso lengths
 
-    def look_again_in(self, t: float, poses: list[PoseFrame],
-                      picked: PoseFrame | None) -> tuple[np.ndarray, list[np.ndarray]] | None:
-        """Whether to look for the exerciser again with the other people in view hidden, and
-        how: the box of the last sighting, to keep, and the boxes of the people to hide (px:
-        x0, y0, x1, y1). Yes while the track is kept and either ``picked`` (the pick among
-        ``poses``, everyone found at ``t``) does not continue it or someone else is within
-        ``NEAR`` torso lengths of that box: a person detector can miss someone close to
-        another person, and the landmarks of two people side by side mix. ``None``: no need."""
+    def plan(self, t: float, poses: list[PoseFrame]
+             ) -> tuple[PoseFrame | None, tuple[np.ndarray, list[np.ndarray]] | None]:
+        """The :meth:`pick` among ``poses`` (everyone found at ``t``), and whether to look for the
+        exerciser again with the other people hidden, and how: the box of the last sighting, to
+        keep, and the boxes of the people to hide (px: x0, y0, x1, y1). Yes while the track is
+        kept and either the pick does not continue it or someone else is within ``NEAR`` torso
+        lengths of that box: a person detector can miss someone close to another person, and
+        the landmarks of two people side by side mix. ``None``: no need."""
+        picked, continues = self._pick(t, poses)
         tr = self.track
         if picked is None or tr is None or self.box is None or t - tr[2] > self.KEEP_S:
-            return None
-        lost = not self.continues(t, K.body_from_frame(picked))
-        others = [pose_box(p) for p in poses if lost or p is not picked]
+            return picked, None
+        others = [pose_box(p) for p in poses if not continues or p is not picked]
         near = self.NEAR * tr[1]
         x0, y0, x1, y1 = self.box + (-near, -near, near, near)
         close = [b for b in others if b[0] < x1 and b[2] > x0 and b[1] < y1 and b[3] > y0]
-        return (self.box.copy(), others) if lost or close else None
+        return picked, ((self.box.copy(), others) if not continues or close else None)
 
     def second_look(self, t: float, picked: PoseFrame | None, again: list[PoseFrame]) -> PoseFrame | None:
         """The pick of a second look (``again``: everyone found with the others hidden) when it
         continues the track, else the first look's ``picked``."""
-        best = self.pick(t, again)
-        if best is not None and self.continues(t, K.body_from_frame(best)):
-            return best
-        return picked
+        best, continues = self._pick(t, again)
+        return best if best is not None and continues else picked
 
     NEAR = 1.0  # someone within this many torso lengths of the last sighting's box is close
 

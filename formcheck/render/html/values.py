@@ -14,7 +14,7 @@ import json
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from urllib.parse import quote
 from markupsafe import Markup, escape
 
 from formcheck.config import Config
+from formcheck.core.faults import hyperextension_limit
 
 
 def esc(value: Any) -> str:
@@ -151,9 +152,11 @@ class Thresholds:
         return cls(
             top_deg=pick(reps, "top_deg", d.reps.top_deg),
             bottom_deg=pick(reps, "bottom_deg", d.reps.bottom_deg),
-            max_extension_deg=(pick(faults, "prone_max_extension_deg", d.faults.prone_max_extension_deg)
-                               if report.get("profile") == "prone"
-                               else pick(faults, "max_extension_deg", d.faults.max_extension_deg)),
+            max_extension_deg=hyperextension_limit(replace(
+                d.faults, max_extension_deg=pick(faults, "max_extension_deg", d.faults.max_extension_deg),
+                prone_max_extension_deg=pick(faults, "prone_max_extension_deg",
+                                             d.faults.prone_max_extension_deg)),
+                report.get("profile")),
             max_lift_velocity_dps=pick(faults, "max_lift_velocity_dps",
                                        d.faults.max_lift_velocity_dps),
         )

@@ -41,3 +41,24 @@ def test_the_summary_lists_the_shots_of_an_edited_clip():
         "  shots: 0.0–11.9 s seated, facing right; 11.9–23.5 s prone"
     r["scene"] = {"spans_s": [[0.0, 11.6]], "span_views": [{"profile": "seated", "facing": "left"}]}
     assert "shots" not in format_summary(r)
+
+
+def test_the_summary_says_what_was_found_about_the_footage():
+    from formcheck.render.report import format_summary
+
+    r = _summary_report(348)
+    r["scene"] = {"camera_roll_deg": -5.929, "camera_roll_confidence": 1.0, "set_started_s": 2.4,
+                  "set_ended_s": 10.5, "cuts_s": [], "spans_s": [[0.0, 11.6]],
+                  "span_views": [{"profile": "seated", "facing": "left"}],
+                  "neutral_offset_deg": 2.25, "neutral_source": "start"}
+    assert format_summary(r).splitlines()[2:5] == [
+        "  set: 2.4 s to 10.5 s (got off the machine)",
+        "  camera roll: -5.9° (confidence 1.00), corrected",
+        "  athlete's neutral: +2.2° (the first still second), subtracted from every angle",
+    ]
+    r["scene"].update(set_ended_s=None, camera_roll_confidence=None, neutral_source="none")
+    assert format_summary(r).splitlines()[2:4] == [
+        "  set: 2.4 s to the end of the clip",
+        "  camera roll: not measured (too few straight edges in view); taken as level",
+    ]
+    assert "neutral" not in format_summary(r)

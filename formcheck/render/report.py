@@ -85,6 +85,45 @@ def write_csv(report: dict[str, Any], path: str | os.PathLike) -> Path:
     return atomic_write(path, reps_csv(report))
 
 
+NEUTRAL_SOURCES = {"config": "set by --neutral or the config", "start": "the first still second",
+                   "live": "the c key"}
+
+
+def scene_facts(report: dict[str, Any]) -> list[tuple[str, str]]:
+    """What the analysis found about the footage, as (label, text) pairs for people to read:
+    the set's start and end, the camera roll, the shots of an edited clip and the athlete's
+    neutral. Shared by the text summary and the HTML report."""
+    scene = report.get("scene") or {}
+    facts: list[tuple[str, str]] = []
+    start, end = scene.get("set_started_s"), scene.get("set_ended_s")
+    if start is not None:
+        facts.append(("Set", f"{start:.1f} s to " + (f"{end:.1f} s (got off the machine)"
+                                                      if end is not None else "the end of the clip")))
+    roll, conf = scene.get("camera_roll_deg"), scene.get("camera_roll_confidence")
+    if "camera_roll_confidence" not in scene:
+        pass  # a report from before the roll was measured
+    elif conf is None:
+        facts.append(("Camera roll", "not measured (too few straight edges in view); taken as level"))
+    elif roll is not None:
+        facts.append(("Camera roll", f"{roll:+.1f}° (confidence {conf:.2f})"
+                      + (", corrected" if abs(roll) >= 0.05 else ", level")))
+    spans, views = scene.get("spans_s") or [], scene.get("span_views") or []
+    if len(spans) > 1:  # an edited clip: each shot was decided and counted on its own
+        facts.append(("Shots", "; ".join(
+            f"{a:.1f}–{b:.1f} s {v.get('profile') or 'no view'}"
+            + (f", facing {v['facing']}" if v.get("facing") else "")
+            for (a, b), v in zip(spans, views))))
+    src = scene.get("neutral_source")
+    if src in NEUTRAL_SOURCES and scene.get("neutral_offset_deg") is not None:
+        facts.append(("Athlete's neutral",
+                      f"{scene['neutral_offset_deg']:+.1f}° ({NEUTRAL_SOURCES[src]}), subtracted from every angle"))
+    return facts
+
+
+def _num(v: Any, spec: str) -> str:
+    return format(v, spec) if isinstance(v, (int, float)) else "?"
+
+
 def format_summary(report: dict[str, Any]) -> str:
     """A readable text summary: reps with depth, tempo, faults and cues; the set score."""
     s = report["summary"]
@@ -94,19 +133,13 @@ def format_summary(report: dict[str, Any]) -> str:
     read = (f" ({read_s:.1f} s read)" if read_s is not None and clip.get("duration_s")
             and read_s < 0.9 * clip["duration_s"] else "")
     lines = [
-        f"{Path(clip['path']).name}: {clip['duration_s']} s{read}, {clip['width']}x{clip['height']}, "
+        f"{Path(clip['path']).name}: {_num(clip.get('duration_s'), '.1f')} s{read}, {clip['width']}x{clip['height']}, "
         f"profile {report['profile']}" + (f", facing {report['facing']}" if report.get("facing") else ""),
         f"Reps: {s['rep_count']}" + (f" (+{s['partial_reps']} partial)" if s["partial_reps"] else "")
         + f", good reps {s['good_reps']}/{s['rep_count']}"
         + (f", set score {s['score']:.0f}/100" if s["score"] is not None else ""),
     ]
-    scene = report.get("scene") or {}
-    spans, views = scene.get("spans_s") or [], scene.get("span_views") or []
-    if len(spans) > 1:  # an edited clip: each shot was decided and counted on its own
-        lines.append("  shots: " + "; ".join(
-            f"{a:.1f}–{b:.1f} s {v.get('profile') or 'no view'}"
-            + (f", facing {v['facing']}" if v.get("facing") else "")
-            for (a, b), v in zip(spans, views)))
+    lines += [f"  {label.lower()}: {text}" for label, text in scene_facts(report)]
     for w in report.get("warnings", []):
         lines.append(f"  ! {w}")
     if report["reps"]:

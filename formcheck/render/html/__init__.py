@@ -31,7 +31,7 @@ from formcheck.render.html.values import (
     Thresholds, date_text, esc, faults_text, fmt, num, parse_date, rel_url, score_class,
     script_json, sort_key, url,
 )
-from formcheck.render.report import atomic_write
+from formcheck.render.report import atomic_write, scene_facts
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +123,7 @@ def report_context(report: Mapping[str, Any], video_url: str | None = None,
         ("Profile", str(report.get("profile") or "–"), None),
         ("Facing", str(report.get("facing") or "–"), None),
     ]
+    facts += [(label, text, None) for label, text in scene_facts(report)]
     if summary.get("frames_analysed") is not None:
         facts.append(("Frames with a pose",
                       f"{summary.get('frames_with_pose')} of {summary.get('frames_analysed')}", None))

@@ -54,7 +54,8 @@ def cue_timing(clips: list[Path]) -> int:
         label = json.loads(clip.with_suffix(".json").read_text())
         lines = run_lines(clip, [])
         p95 = lines[-1]["latency_ms"]["p95"]
-        faults = [x for x in lines if x.get("event") == "fault" and x.get("id") in EARLY_FAULTS]
+        # the cue itself (what the window shows and --speak says), not the analysis event
+        faults = [x for x in lines if x.get("event") == "cue" and x.get("id") in EARLY_FAULTS]
         for rep in label.get("reps", []):
             for fid in set(rep.get("faults", [])) & set(EARLY_FAULTS):
                 after = [f["t"] for f in faults if f["id"] == fid and f["t"] >= rep["t_bottom"]]

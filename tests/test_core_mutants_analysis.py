@@ -505,7 +505,9 @@ def test_event_stream_of_a_set_with_a_fault_and_a_partial():
     assert [(ev.data["id"], ev.data["rep"]) for ev in early] == [("hyperextension", 1)]
     want = []
     for r in res.reps:
-        want.append(("rep" if r.counted else "partial", r.t_end, "", {"rep": r.to_dict()}))
+        early = ["hyperextension"] if r.index == 1 else []
+        want.append(("rep" if r.counted else "partial", r.t_end, "",
+                     {"rep": r.to_dict(), "cued_early": early}))
         want += [("fault", f.t, f.cue, {"id": f.id, "rep": r.index}) for f in r.faults
                  if not (f.id == "hyperextension" and r.index == 1)]
     assert [(ev.kind.value, ev.t, ev.message, ev.data) for ev in finals

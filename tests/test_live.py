@@ -101,6 +101,40 @@ def test_one_cue_per_rep_major_fault_first():
     assert r.current(5.1) == cue and r.current(8.1) is None
 
 
+def test_a_fault_seen_while_it_happens_is_cued_at_once_and_not_again_at_the_rep_end():
+    r = CueRationer(cooldown_s=0.0, display_s=1.0)
+    early = Event("fault", 9.7, "cue hyperextension", {"id": "hyperextension", "rep": 2, "early": True})
+    late = Event("fault", 9.2, "cue no_top_pause", {"id": "no_top_pause", "rep": 2})  # not early
+    cue = r.offer([early, late], 9.7)
+    assert cue is not None and (cue.fault_id, cue.rep, cue.t, cue.text) == \
+        ("hyperextension", 2, 9.7, "cue hyperextension")
+    # At the rep's end its other fault is the cue; the one cued early is not said twice.
+    done = rep_event(2, 10.8, [("hyperextension", "major"), ("no_top_pause", "minor")])
+    done.data["cued_early"] = ["hyperextension"]
+    c2 = r.offer([done], 10.8)
+    assert c2 is not None and (c2.fault_id, c2.rep) == ("no_top_pause", 2)
+    only = rep_event(3, 14.0, [("hyperextension", "major")])
+    only.data["cued_early"] = ["hyperextension"]
+    assert r.offer([only], 14.0) is None and r.offer([], 14.5) is None
+
+
+def test_the_last_reps_cue_is_given_when_the_set_ends_even_over_a_current_cue():
+    r = CueRationer(cooldown_s=4.0, display_s=3.0)
+    assert r.offer([rep_event(2, 7.0, [("jerky_lift", "major")])], 7.0) is not None
+    last = r.final([rep_event(3, 8.3, [("fast_descent", "minor")])], 8.3)
+    assert last is not None and (last.fault_id, last.rep, last.t) == ("fast_descent", 3, 8.3)
+    assert r.final([rep_event(4, 9.0, [("fast_descent", "minor")])], 9.0) is None  # cooling down
+
+
+def test_the_window_and_the_console_say_ready_once_the_set_starts():
+    from formcheck.render.annotate import status_line
+
+    assert status_line(OverlayState(phase="unarmed")) == "Setting up - hold still in position"
+    assert status_line(OverlayState(phase="lowering", profile="prone")) == "READY - lowering   prone"
+    assert live._human({"event": "armed", "t": 1.2, "message": "ready — set starts at the top",
+                        "start": "top"}) == "Ready: the set starts at the top"
+
+
 def test_same_cue_not_repeated_within_cooldown():
     r = CueRationer(cooldown_s=4.0, display_s=1.0)
     assert r.offer([rep_event(1, 10.0, [("hyperextension", "major")])], 10.0).fault_id == "hyperextension"
@@ -332,6 +366,21 @@ def test_slowed_pose_drops_frames_instead_of_lagging(tmp_path, capsys, monkeypat
 
 
 @pytest.mark.e2e
+def test_live_cues_a_thrown_lift_as_it_happens_and_the_last_reps_fault_at_the_end(capsys):
+    """dev02: rep 2 is thrown, rep 3 lowered fast (the clip ends during its top hold)."""
+    clip = ROOT / "sample_videos" / "dev02_seated_l.mp4"
+    label = json.loads(clip.with_suffix(".json").read_text())
+    rc = live.run(live_args("--camera", str(clip), "--no-window", "--pace", "none"))
+    lines = json_lines(capsys.readouterr().out)
+    assert rc == 0
+    cues = [(c.get("id"), c.get("rep"), c["t"]) for c in lines if c["event"] == "cue" and c.get("id")]
+    [(_, rep, t)] = [c for c in cues if c[0] == "jerky_lift"]
+    assert rep == 2 and 0.0 <= t - label["reps"][1]["t_top"] <= 0.5
+    assert ("fast_descent", 3) in [(i, r) for i, r, _ in cues]  # the last rep, cued at the end
+    assert [i for i, _, _ in cues].count("jerky_lift") == 1  # not said again at the rep's end
+
+
+@pytest.mark.e2e
 def test_camera_lost_mid_set_keeps_summary_and_writes_report(tmp_path, capsys):
     from formcheck.media.sources import VideoSource
 
@@ -446,8 +495,12 @@ def test_speak_flag_speaks_the_cues(tmp_path):
          str(ROOT / "sample_videos" / "dev01_seated_r.mp4"), "--no-window", "--speak",
          "--pace", "none"], env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
-    cues = [json.loads(line)["message"] for line in out.stdout.splitlines()
-            if line.startswith("{") and json.loads(line)["event"] == "cue"]
+    cue_events = [c for c in json_lines(out.stdout) if c["event"] == "cue"]
+    cues = [c["message"] for c in cue_events]
     assert "Finish tall — stop at neutral, don't lean back past it." in cues
+    # shown and said while it happens (#11: within 0.5 s of reaching the top), not at the rep's end
+    label = json.loads((ROOT / "sample_videos" / "dev01_seated_r.json").read_text())
+    [hyper] = [c for c in cue_events if c.get("id") == "hyperextension"]
+    assert hyper["rep"] == 2 and 0.0 <= hyper["t"] - label["reps"][1]["t_top"] <= 0.5
     time.sleep(0.5)
     assert "Finish tall — stop at neutral, don't lean back past it." in said.read_text().splitlines()

@@ -231,6 +231,13 @@ class LiveSession(Sink):
     def on_finish(self, result: SetResult, final_events) -> None:
         for ev in final_events:  # the last rep, finalised when the set ended
             self.emit(ev.to_dict())
+        if final_events:  # its cue too: said at once, whatever is on screen (the set is over)
+            cue = self.rationer.final(final_events, max(ev.t for ev in final_events))
+            if cue is not None:
+                self.cues.append(cue)
+                self.emit(cue.to_dict())
+                if self.speaker is not None:
+                    self.speaker.say(cue.text)
 
     def _paused_state(self, t_s: float):
         state, _ = self.tracker.update(t_s, None, self.analyzer, [], ["PAUSED - space to resume"])
@@ -306,6 +313,8 @@ def _human(d: dict) -> str | None:
         rep = d.get("rep", {})
         faults = ", ".join(f["id"] for f in rep.get("faults", [])) or "good"
         return f"  {'rep' if k == 'rep' else 'partial'} {rep.get('index')}: {faults}"
+    if k == "armed":
+        return f"Ready: the set starts at the {d.get('start', 'top')}"
     if k == "cue":
         return f"  >> {d.get('message')}"
     if k in ("view", "tracking_lost", "calibration", "view_ok", "reset"):

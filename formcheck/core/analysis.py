@@ -466,8 +466,8 @@ class Analyzer(ViewSteps, CalibrationSteps, EarlyFaultSteps, SceneSteps):
                 rep = self._build_rep(ev[1])
                 self.reps.append(rep)
                 kind_name = EventKind.REP if rep.counted else EventKind.PARTIAL
-                events.append(Event(kind_name, rep.t_end, "", {"rep": rep.to_dict()}))
                 cued = self._early.pop(ev[1].top[0], set()) if rep.counted else set()
+                events.append(Event(kind_name, rep.t_end, "", {"rep": rep.to_dict(), "cued_early": sorted(cued)}))
                 for f in rep.faults:
                     if f.id not in cued:  # already cued while it happened
                         events.append(Event(EventKind.FAULT, f.t, f.cue, {"id": f.id, "rep": rep.index}))

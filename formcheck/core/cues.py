@@ -5,7 +5,10 @@ Pure Python (no OpenCV, no I/O), shared by the live loop and the annotated-video
 Rules (DESIGN.md "Cues are ... rationed live (one at a time, with a cooldown)"):
 
 * A finalised rep (``rep`` / ``partial`` event) earns at most **one** cue: its most important
-  fault (major before minor, then the fault table's order) whose cue is not cooling down.
+  fault (major before minor, then the fault table's order) whose cue is not cooling down, leaving
+  out the faults already cued while the rep happened.
+* A fault cued while it happens (a ``fault`` event marked ``early``: a finish past neutral or a
+  thrown lift, as soon as the trunk settles at the top) is a cue at once, not at the rep's end.
 * The same cue text is not issued again within ``cooldown_s`` seconds of source time.
 * One at a time: while a cue is on screen (``display_s``), a new cue waits in a single pending
   slot instead of talking over it. A pending cue from an older rep is replaced by a newer rep's
@@ -103,9 +106,16 @@ class CueRationer:
         for ev in events:
             kind = getattr(ev, "kind", None)
             data = getattr(ev, "data", {}) or {}
-            if kind in ("rep", "partial"):
+            if kind == "fault" and data.get("early"):
+                text = getattr(ev, "message", "") or data.get("id", "")
+                if text and not self._cooling(text, t):
+                    faults.append(Cue(text, "fault", t, data.get("id"), data.get("rep")))
+            elif kind in ("rep", "partial"):
                 rep = data.get("rep") or {}
+                early = set(data.get("cued_early") or ())
                 for f in sorted(rep.get("faults", []), key=_fault_order):
+                    if f.get("id") in early:
+                        continue
                     text = f.get("cue") or f.get("id", "")
                     if text and not self._cooling(text, t):
                         faults.append(Cue(text, "fault", t, f.get("id"), rep.get("index")))
@@ -114,6 +124,13 @@ class CueRationer:
                 guidance.append(Cue(ev.message, "view", t))
         # The newest rep's cue first, then the newest guidance.
         return faults[::-1] + guidance[::-1]
+
+    def final(self, events: Iterable, t: float) -> Cue | None:
+        """The set is over: the cue for its last events (the last rep, finalised when the set
+        ended), issued now whatever is on screen; cooldowns still hold."""
+        self._current = None
+        self._pending = None
+        return self.offer(events, t)
 
     def offer(self, events: Iterable, t: float) -> Cue | None:
         """Feed one frame's events at source time ``t``; return the cue to issue now, if any."""

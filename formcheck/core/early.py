@@ -22,7 +22,6 @@ class EarlyFaultSteps:
         rep's final faults are still decided on the whole rep when it is finalised.
         """
         p = self.machine.pending
-        n = self.machine.count
         key = p["top_since"] if p is not None else None  # a rep's first sample at the top
         if p is None or key in self._early or self.machine.phase is not Phase.TOP:
             return []
@@ -46,5 +45,5 @@ class EarlyFaultSteps:
         for f in evaluate(ctx, cfg.faults):
             if f.id in self.EARLY_RULES:
                 self._early[key].add(f.id)
-                events.append(Event(EventKind.FAULT, t, f.cue, {"id": f.id, "rep": n, "early": True}))
+                events.append(Event(EventKind.FAULT, t, f.cue, {"id": f.id, "rep": self._rep_index + 1, "early": True}))
         return events

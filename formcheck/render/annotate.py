@@ -346,6 +346,14 @@ class ExtensionGaugeAnnotator:
         return frame
 
 
+def status_line(state: OverlayState) -> str:
+    """The counter's first line: "Setting up" until the set starts, then "READY" and the rep
+    phase, with the machine profile once decided."""
+    status = (f"READY - {state.phase}" if state.phase != "unarmed"
+              else "Setting up - hold still in position")
+    return f"{status}   {state.profile or ''}".rstrip()
+
+
 class CounterAnnotator:
     """Rep count, phase, profile, the last rep's verdict, guidance and status notes (top-left)."""
 
@@ -353,7 +361,7 @@ class CounterAnnotator:
         s = _scale(frame)
         pad = int(round(10 * s))
         lines: list[tuple[str, float, tuple[int, int, int]]] = [
-            (f"{state.phase}   {state.profile or 'profile ?'}", 0.5, WHITE),
+            (status_line(state), 0.5, GREEN if state.phase != "unarmed" else WHITE),
         ]
         if state.last_rep:
             lines.append((state.last_rep, 0.5, GREEN if state.last_rep_ok else ORANGE))

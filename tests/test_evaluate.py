@@ -295,6 +295,25 @@ def test_track_replay_honours_max_fps():
         ev.report_from_track(strided, load_config())
 
 
+def test_a_replayed_track_keeps_the_recorded_cuts_and_camera_roll():
+    """Replays (eval --sweep) have no images: the scene cuts and the camera roll the recorded
+    run took from them come with the track; a cut on a frame a lower rate skips moves to the
+    next frame kept."""
+    from formcheck.config import load_config
+    from formcheck.media.sources import ClipInfo
+
+    info = ClipInfo("x.mp4", 30.0, 60, 2.0, 640, 480, 0)
+    rolls = [None] * 5 + [(-6.0, 0.9)] * 55
+    track = ev.PoseTrack([(k / 30.0, None) for k in range(60)], info, cuts=frozenset({31}), rolls=rolls)
+    every = ev.report_from_track(track, load_config())["scene"]
+    assert every["cuts_s"] == [round(31 / 30.0, 3)]
+    assert (every["camera_roll_deg"], every["camera_roll_confidence"]) == (-6.0, 0.9)
+    half = ev.report_from_track(track, load_config(None, {"pose": {"max_fps": 15.0}}))["scene"]
+    assert half["cuts_s"] == [round(32 / 30.0, 3)]
+    plain = ev.report_from_track(ev.PoseTrack(track.poses, info), load_config())["scene"]
+    assert plain["cuts_s"] == [] and plain["camera_roll_confidence"] is None
+
+
 # --------------------------------------------------------------------------- e2e: real model
 @pytest.fixture(scope="module")
 def sample_eval(tmp_path_factory):
@@ -333,3 +352,18 @@ def test_e2e_reports_rescored_with_a_tight_gate_fail(sample_eval, capsys):
     assert rc == 1 and "GATE MISSED: angle MAE" in text
     # Same reports, same figures as the model run.
     assert f"angle MAE {doc['totals']['angle_mae']:.2f}°" in text
+
+
+@pytest.mark.e2e
+def test_e2e_every_sweep_value_gives_the_figures_of_a_plain_run(sample_eval, tmp_path):
+    """The second and later values of a sweep replay the first run's poses; they keep its camera
+    roll (dev02 is filmed 6° off level), so the same setting gives the same figures."""
+    _, _, doc, _ = sample_eval
+    [plain] = [c for c in doc["clips"] if c["name"] == "dev02_seated_l"]
+    out = tmp_path / "sweep.json"
+    rc = main(["eval", str(SAMPLES / "dev02_seated_l.json"), "--sweep", "faults.min_lifting_s=0.5,0.5",
+               "--json", str(out), "-q"])
+    assert rc == 0
+    rows = json.loads(out.read_text())["rows"]
+    assert [r["clips"][0]["angle"] for r in rows] == [plain["angle"]] * 2
+    assert [r["clips"][0]["found_reps"] for r in rows] == [plain["found_reps"]] * 2

@@ -117,6 +117,8 @@ class PoseTrack:
     poses: list
     info: Any
     max_fps: float = 0.0
+    cuts: frozenset = frozenset()  # indices into poses of the frames after a scene cut
+    rolls: list | None = None  # per pose: the camera roll (deg, confidence) the run had, or None
 
 
 def report_from_track(track: PoseTrack, cfg) -> dict[str, Any]:
@@ -131,7 +133,8 @@ def report_from_track(track: PoseTrack, cfg) -> dict[str, Any]:
     hz = cfg.pose.max_fps
     if track.max_fps and (hz == 0 or hz > track.max_fps):
         raise FormcheckError(f"a pose track recorded at max_fps {track.max_fps:g} cannot be replayed at {hz:g}")
-    replay = PoseReplay(track.poses, track.info.fps, hz if hz != track.max_fps else 0.0)
+    replay = PoseReplay(track.poses, track.info.fps, hz if hz != track.max_fps else 0.0,
+                        track.cuts, track.rolls)
     with Session(cfg, replay) as session:
         session.run(replay.frames())
         return session.report(track.info)
@@ -166,9 +169,20 @@ def report_from_video(clip: Path, cfg, keep_track: bool = False) -> tuple[dict[s
     from formcheck.app.pipeline import analyze_clip
 
     poses: list = []
-    hook = (lambda frame, pose, analyzer, events: poses.append((frame.t_s, pose))) if keep_track else None
-    res = analyze_clip(clip, cfg, on_frame=hook, include_frames=True)
-    return res.report, (PoseTrack(poses, res.info, cfg.pose.max_fps) if keep_track else None)
+    cuts: set[int] = set()
+    rolls: list = []
+
+    def keep(frame, pose, analyzer, events) -> None:
+        # What the images gave besides the poses: scene cuts and the camera roll in effect.
+        if getattr(frame, "cut", False):
+            cuts.add(len(poses))
+        poses.append((frame.t_s, pose))
+        conf = analyzer.camera_roll_confidence
+        rolls.append(None if conf is None else (analyzer.camera_roll_deg, conf))
+
+    res = analyze_clip(clip, cfg, on_frame=keep if keep_track else None, include_frames=True)
+    track = PoseTrack(poses, res.info, cfg.pose.max_fps, frozenset(cuts), rolls) if keep_track else None
+    return res.report, track
 
 
 # --------------------------------------------------------------------------- CLI

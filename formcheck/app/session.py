@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -118,7 +118,8 @@ class RollProbe:
     """Estimates the camera roll from the first second of frames with a person in view and
     hands it to the analyzer before the view is decided (the seated angle needs true vertical).
 
-    Five frames, 0.2 s apart; replays without images (eval's pose tracks) are skipped.
+    Five frames, 0.2 s apart. A replay without images (eval's pose tracks) gets the roll the
+    recorded run had at each frame instead.
     """
 
     FRAMES = 5
@@ -131,6 +132,10 @@ class RollProbe:
         self.done = False
 
     def offer(self, frame: SourceFrame, pose: PoseFrame | None, analyzer: Analyzer) -> None:
+        recorded = getattr(frame, "roll", None)  # a replay: the roll the recorded run had here
+        if recorded is not None:
+            analyzer.set_camera_roll(*recorded)
+            return
         image = getattr(frame, "image", None)
         if image is None or pose is None or frame.t_s < self._next_t:
             return
@@ -343,6 +348,8 @@ class ReplayFrame:
     t_s: float
     pose: PoseFrame | None
     image: None = None
+    cut: bool = False  # the recorded run saw a scene cut here (or on a frame skipped since)
+    roll: tuple[float, float | None] | None = None  # the camera roll (deg, confidence) it had
 
 
 class PoseReplay:
@@ -354,19 +361,26 @@ class PoseReplay:
     """
 
     def __init__(self, poses: Sequence[tuple[float, PoseFrame | None]], nominal_fps: float,
-                 max_fps: float = 0.0) -> None:
+                 max_fps: float = 0.0, cuts: Collection[int] = (),
+                 rolls: Sequence[tuple[float, float | None] | None] | None = None) -> None:
         self.poses = poses
         self.nominal_fps = nominal_fps
         self.max_fps = max_fps
+        self.cuts = frozenset(cuts)  # indices into poses of the frames after a scene cut
+        self.rolls = rolls  # per pose: the recorded run's camera roll then, or None
         self._current: ReplayFrame | None = None
 
     def frames(self) -> Iterator[ReplayFrame]:
         keep = FrameDecimator(self.max_fps, self.nominal_fps)
+        cut = False
         for k, (t, pose) in enumerate(self.poses):
+            cut = cut or k in self.cuts
             if not keep.wants(t):
                 continue
             keep.taken(t)
-            self._current = ReplayFrame(k, float(t), pose)
+            roll = self.rolls[k] if self.rolls is not None else None
+            self._current = ReplayFrame(k, float(t), pose, cut=cut, roll=roll)
+            cut = False
             yield self._current
 
     def detect(self, image: Any, t_s: float) -> PoseFrame | None:

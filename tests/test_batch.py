@@ -49,6 +49,7 @@ def fake_task(path: str, cfg, annotate_to=None) -> dict:
             for i in range(n)]
     return {"status": "ok", "seconds": 0.01, "report": {
         "schema": "formcheck.report/2",
+        "warnings": [kv["warn"].replace("_", " ")] if "warn" in kv else [],
         "clip": {"path": path, "fps": 30.0, "n_frames": 90, "duration_s": 3.0},
         "summary": {"rep_count": n, "partial_reps": 0, "good_reps": n - bool(ids),
                     "faults": {f: 1 for f in ids}, "score": 90.0 if n else None},
@@ -199,6 +200,86 @@ def test_cli_exit_status_and_export(clips, tmp_path, monkeypatch, capsys):
     assert main(["export", "--db", str(db), "--json", str(tmp_path / "e.json")]) == 0
     assert len(json.loads((tmp_path / "e.json").read_text())["clips"]) == 3
     assert main(["export", "--db", str(tmp_path / "none.sqlite"), "--csv", "x.csv"]) == 2
+
+
+def test_a_read_only_output_folder_is_a_clear_error_and_keeps_the_store(clips, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(batch, "score_clip", fake_task)
+    out = tmp_path / "out"
+    assert main(["batch", str(clips / "a.mp4"), "--out", str(out), "--workers", "0"]) == 0
+    before = (out / "formcheck.sqlite").read_bytes()
+    capsys.readouterr()
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if Path(p) in (out, out / "formcheck.sqlite")
+                        and mode == os.W_OK else real_access(p, mode, **kw))
+    assert main(["batch", str(clips), "--out", str(out), "--workers", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "read-only" in err and "Choose another --out or --db" in err and "unexpected" not in err
+    assert (out / "formcheck.sqlite").read_bytes() == before
+    # reading it is fine
+    assert main(["export", "--db", str(out / "formcheck.sqlite"), "--csv", str(tmp_path / "e.csv")]) == 0
+
+
+@pytest.mark.skipif(shutil.which("unshare") is None, reason="needs unshare (util-linux)")
+def test_export_and_history_read_a_store_on_a_read_only_mount(clips, tmp_path, monkeypatch):
+    """A WAL store on read-only storage (a mounted share, a backup disk) can still be read."""
+    monkeypatch.setattr(batch, "score_clip", fake_task)
+    out = tmp_path / "store"
+    assert main(["batch", str(clips / "a.mp4"), "--out", str(out), "--workers", "0"]) == 0
+    db = out / "formcheck.sqlite"
+    for side in ("-wal", "-shm"):
+        Path(f"{db}{side}").unlink(missing_ok=True)
+    script = (f"mount --bind -o ro {out} {out} || exit 77; "
+              f"{sys.executable} -m formcheck export --db {db} --csv {tmp_path / 'e.csv'} && "
+              f"{sys.executable} -m formcheck history --db {db}")
+    r = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, timeout=120)
+    if r.returncode == 77 or "unshare failed" in r.stderr or "Operation not permitted" in r.stderr:
+        pytest.skip(f"no read-only bind mount here: {r.stderr.strip()[:200]}")
+    assert r.returncode == 0, r.stderr
+    assert len(list(csv.DictReader(open(tmp_path / "e.csv")))) == 1
+
+
+def test_the_closing_line_adds_up_and_warnings_are_not_hidden(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(batch, "score_clip", fake_task)
+    d = tmp_path / "clips"
+    d.mkdir()
+    (d / "one.mp4").write_text("reps=2")
+    assert main(["batch", str(d / "one.mp4"), "--db", str(tmp_path / "a.sqlite"), "--workers", "0"]) == 0
+    assert capsys.readouterr().out.startswith("1 clip: 1 ok, 0 failed (1 analysed, 0 already scored) in ")
+    (d / "cut.mp4").write_text("reps=0 warn=Only_127_of_460_frames_could_be_read")
+    (d / "empty.mp4").write_bytes(b"")
+    out = tmp_path / "out"
+    assert main(["batch", str(d), "--out", str(out), "--workers", "0"]) == 1
+    text = capsys.readouterr().out
+    assert text.startswith("3 clips: 2 ok, 1 failed (2 analysed, 0 already scored, 1 unreadable) in ")
+    assert "  ! cut.mp4: Only 127 of 460 frames could be read" in text
+    rows = {Path(r["path"]).name: r for r in csv.DictReader(open(out / "summary.csv"))}
+    assert rows["cut.mp4"]["warnings"] == "Only 127 of 460 frames could be read"
+    assert rows["one.mp4"]["warnings"] == "" and rows["empty.mp4"]["status"] == "error"
+    assert main(["export", "--db", str(out / "formcheck.sqlite"), "--csv", str(tmp_path / "e.csv")]) == 0
+    exported = {Path(r["path"]).name: r for r in csv.DictReader(open(tmp_path / "e.csv"))}
+    assert exported["empty.mp4"]["fault_hyperextension"] == ""  # failed: no counts, not zeros
+    assert exported["one.mp4"]["fault_hyperextension"] == "0"
+
+
+def test_the_resume_command_repeats_every_setting_of_the_analysis(tmp_path):
+    """The command printed after Ctrl-C or failures must analyse the rest as the first run did:
+    parsed again, it gives the same options (a dropped --set or --max-fps stored a second row
+    per clip under other settings)."""
+    import shlex
+
+    from formcheck.app.cli import build_parser
+
+    argv = ["batch", "clips dir/", "b.mp4", "--out", str(tmp_path / "r"), "--workers", "1",
+            "--profile", "prone", "--model", "full", "--athlete", "Ana", "--calibrate", "start",
+            "--neutral", "2.5", "--max-fps", "10", "--set", "faults.max_extension_deg=12",
+            "--set", 'faults.disabled=["neck_crank"]', "--annotate", "--html"]
+    first = build_parser().parse_args(argv)
+    cmd = shlex.split(batch._resume_command(first, tmp_path / "r" / "formcheck.sqlite"))
+    assert cmd[:2] == ["formcheck", "batch"]
+    again = build_parser().parse_args(cmd[1:])
+    keep = {k: v for k, v in vars(first).items() if k not in ("db", "func")}
+    assert {k: getattr(again, k) for k in keep} == keep
+    assert again.db == str(tmp_path / "r" / "formcheck.sqlite")
 
 
 def test_stop_flag_keeps_finished_work(clips, tmp_path):

@@ -167,14 +167,15 @@ def test_index_counts_agree_with_the_command(clips, tmp_path, capsys):
     for _ in range(2):  # a fresh run, then a resumed one (everything already scored)
         assert main(["batch", str(clips), "--out", str(out), "--html", "--workers", "0"]) == 1
         line = capsys.readouterr().out.splitlines()[0]
-        m = re.match(r"(\d+) clips: (\d+) ok, (\d+) failed \((\d+) analysed, (\d+) already scored\)",
-                     line)
+        m = re.match(r"(\d+) clips: (\d+) ok, (\d+) failed \((\d+) analysed, (\d+) already scored,"
+                     r" (\d+) unreadable\)", line)
         assert m, line
-        clips_n, ok, failed, analysed, skipped = m.groups()
+        clips_n, ok, failed, analysed, skipped, unreadable = m.groups()
         cards = _cards((out / "index.html").read_text())
         assert (cards["Clips"], cards["OK"], cards["Failed"]) == (clips_n, ok, failed)
-        assert (cards["Analysed"], cards["Already scored"]) == (analysed, skipped)
-    assert (clips_n, ok, failed, analysed, skipped) == ("4", "2", "2", "0", "3")
+        assert (cards["Analysed"], cards["Already scored"], cards["Unreadable"]) == (analysed, skipped, unreadable)
+        assert int(analysed) + int(skipped) + int(unreadable) == int(clips_n)  # every clip in one
+    assert (clips_n, ok, failed, analysed, skipped, unreadable) == ("4", "2", "2", "0", "3", "1")
 
 
 def test_a_still_start_calibration_is_kept_with_the_athlete_and_used_for_later_clips(tmp_path, monkeypatch):

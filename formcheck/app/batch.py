@@ -34,7 +34,7 @@ from formcheck.app.batch_inputs import (ClipJob, _missing_hash, collect_inputs, 
                                         read_manifest)
 from formcheck.app.store import DEFAULT_DB_NAME, ClipRecord, ResultStore, model_sha256
 from formcheck.config import Config
-from formcheck.errors import FormcheckError
+from formcheck.errors import FormcheckError, OutputError, os_error_reason
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,7 @@ class BatchResult:
     analysed: int = 0
     skipped: int = 0
     failed: int = 0
+    unreadable: int = 0  # missing, empty or unreadable files: failed without being analysed
     interrupted: str = ""
     seconds: float = 0.0
     db: Path | None = None
@@ -64,7 +65,7 @@ def summary_row(job: ClipJob, row, out: Path | None) -> dict[str, Any]:
     from formcheck.core.faults import FAULT_IDS
 
     d: dict[str, Any] = {"path": str(job.path), "status": "pending", "reps": "", "partial_reps": "",
-                         "score": "", "error": "", "athlete": job.athlete or "",
+                         "score": "", "error": "", "warnings": "", "athlete": job.athlete or "",
                          "date": job.date or ""}
     for f in FAULT_IDS:
         d[f"fault_{f}"] = ""
@@ -75,7 +76,8 @@ def summary_row(job: ClipJob, row, out: Path | None) -> dict[str, Any]:
             rep = json.loads(row["report_json"])
             s = rep["summary"]
             d.update(reps=s["rep_count"], partial_reps=s["partial_reps"],
-                     score="" if s["score"] is None else s["score"])
+                     score="" if s["score"] is None else s["score"],
+                     warnings=" | ".join(rep.get("warnings") or ()))
             for f in FAULT_IDS:
                 d[f"fault_{f}"] = s["faults"].get(f, 0)
     if out is not None and d["status"] == "ok":
@@ -90,7 +92,7 @@ def write_summary_csv(rows: list[dict[str, Any]], path: Path) -> Path:
     from formcheck.render.report import atomic_write
 
     cols = ["path", "status", "reps", "partial_reps", *(f"fault_{f}" for f in FAULT_IDS),
-            "score", "error", "athlete", "date", "report"]
+            "score", "error", "warnings", "athlete", "date", "report"]
     buf = io.StringIO()
     w = csv.DictWriter(buf, cols, extrasaction="ignore", lineterminator="\n")
     w.writeheader()
@@ -165,6 +167,7 @@ def run_batch(
                         os.path.abspath(job.path), job.content_hash, job.config_hash, "error",
                         error=job.missing, athlete=job.athlete, date=job.date))
                 result.failed += 1
+                result.unreadable += 1
                 continue
             if store.lookup(_missing_hash(job.path), job.config_hash) is not None:
                 store.delete(_missing_hash(job.path), job.config_hash)  # the file is back
@@ -183,7 +186,11 @@ def run_batch(
                 continue
             todo.append(job)
         if out_dir is not None:
-            out_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                out_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise OutputError(f"Cannot write to --out {out_dir}: {os_error_reason(e)}. "
+                                  "Choose another folder.") from e
         log.info("%d clips: %d to analyse, %d already in %s", len(jobs), len(todo),
                  len(jobs) - len(todo), db)
 
@@ -251,7 +258,7 @@ def run_batch(
         write_summary_csv(result.rows, out_dir / "summary.csv")
         if html:
             _write_html(result.rows, jobs, out_dir,
-                        {"analysed": result.analysed, "skipped": result.skipped})
+                        {"analysed": result.analysed, "skipped": result.skipped, "unreadable": result.unreadable})
     result.seconds = time.perf_counter() - t_start
     return result
 
@@ -345,12 +352,16 @@ def default_db(out: str | None) -> Path:
 
 
 def _resume_command(args: argparse.Namespace, db: Path) -> str:
+    """The command that carries on this batch: every option that decides the analysis (a
+    setting left out would analyse the rest differently, and the store would keep both)."""
     cmd = ["formcheck", "batch", *args.inputs, "--db", str(db)]
     for opt in ("out", "workers", "engine", "address", "profile", "config", "model", "athlete",
-                "calibrate", "neutral"):
+                "calibrate", "neutral", "max_fps"):
         v = getattr(args, opt, None)
         if v is not None and not (opt == "engine" and v == "local"):
-            cmd += [f"--{opt}", str(v)]
+            cmd += [f"--{opt.replace('_', '-')}", f"{v:g}" if isinstance(v, float) else str(v)]
+    for item in getattr(args, "set", None) or ():
+        cmd += ["--set", item]
     for flag in ("annotate", "html"):
         if getattr(args, flag, False):
             cmd.append(f"--{flag}")
@@ -399,9 +410,17 @@ def run(args: argparse.Namespace) -> int:
     ok = sum(r["status"] == "ok" for r in res.rows)
     n_err = res.n_error
     pending = sum(r["status"] == "pending" for r in res.rows)
-    print(f"{len(res.rows)} clips: {ok} ok, {n_err} failed"
+    n = len(res.rows)
+    print(f"{n} clip{'s' if n != 1 else ''}: {ok} ok, {n_err} failed"
           + (f", {pending} not done" if pending else "")
-          + f" ({res.analysed} analysed, {res.skipped} already scored) in {res.seconds:.1f} s")
+          + f" ({res.analysed} analysed, {res.skipped} already scored"
+          + (f", {res.unreadable} unreadable" if res.unreadable else "") + f") in {res.seconds:.1f} s")
+    warned = [r for r in res.rows if r["status"] == "ok" and r.get("warnings")]
+    for r in warned[:5]:
+        print(f"  ! {Path(r['path']).name}: {r['warnings']}")
+    if len(warned) > 5:
+        print(f"  ! ... and {len(warned) - 5} more clips with warnings (the warnings column of "
+              "summary.csv, or `formcheck export`)")
     print(f"results: {db}" + (f", {Path(args.out) / 'summary.csv'}" if args.out else ""))
     if res.interrupted and pending:
         print(f"formcheck: stopped ({res.interrupted}). Finished clips are saved. Resume with:\n"

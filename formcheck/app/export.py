@@ -91,5 +91,6 @@ def export_csv(store: ResultStore, path: str | os.PathLike) -> Path:
         cells = {k: iso_utc(d[k]) if k in _EPOCH_COLUMNS else csv_cell(d[k])
                  for k in CLIP_EXPORT_COLUMNS}
         w.writerow([*(cells[k] for k in CLIP_EXPORT_COLUMNS),
-                    *(csv_cell(d["faults"].get(f, 0)) for f in FAULT_IDS)])
+                    *(csv_cell(d["faults"].get(f, 0)) if d.get("status") == "ok" else ""
+                      for f in FAULT_IDS)])  # a clip that failed has no fault counts
     return atomic_write(path, buf.getvalue())

@@ -31,7 +31,7 @@ from typing import Any
 
 from formcheck.app.export import iso_utc
 from formcheck.app.keys import analysis_key, file_sha256, model_sha256  # noqa: F401 (re-exported)
-from formcheck.errors import FormcheckError
+from formcheck.errors import FormcheckError, OutputError, os_error_reason
 
 log = logging.getLogger(__name__)
 
@@ -149,10 +149,18 @@ class ResultStore:
                 "first, or pass --db with the right file."
             )
         if not readonly:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise OutputError(f"Cannot write the results database {self.path}: "
+                                  f"{os_error_reason(e)}. Choose another --out or --db.") from e
+            if not os.access(self.path.parent, os.W_OK) or (
+                    self.path.exists() and not os.access(self.path, os.W_OK)):  # SQLite: "unable to open"
+                raise OutputError(f"Cannot write the results database {self.path}: it or its "
+                                  "folder is read-only. Choose another --out or --db (export and "
+                                  "history can still read it).")
         try:
-            self.conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000.0,
-                                        isolation_level=None)
+            self.conn = self._connect(readonly)
             self.conn.row_factory = sqlite3.Row
             self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             self.conn.execute("PRAGMA foreign_keys = ON")
@@ -172,6 +180,27 @@ class ResultStore:
                 f"{self.path} is not a usable formcheck results database ({e}). "
                 "Pass another --db file, or move this one away to start afresh."
             ) from e
+
+    def _connect(self, readonly: bool) -> sqlite3.Connection:
+        """Open the database; for reading only, also from a read-only folder (a WAL database
+        there cannot make its shared-memory file, so it is opened as immutable: nothing can
+        be writing it)."""
+        timeout = BUSY_TIMEOUT_MS / 1000.0
+        self.read_only_storage = readonly and not (
+            os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK))
+        if not self.read_only_storage:  # (reading may still upgrade an old file in place)
+            return sqlite3.connect(str(self.path), timeout=timeout, isolation_level=None)
+        uri = self.path.resolve().as_uri()
+        conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=timeout, isolation_level=None)
+        try:
+            conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone()
+            return conn
+        except sqlite3.OperationalError:
+            conn.close()
+            if os.access(self.path.parent, os.W_OK):
+                raise
+            return sqlite3.connect(f"{uri}?immutable=1", uri=True, timeout=timeout,
+                                   isolation_level=None)
 
     # -- schema -----------------------------------------------------------------------------
     def _migrate(self) -> None:
@@ -207,6 +236,10 @@ class ResultStore:
         if version is None or version > SCHEMA_VERSION:
             raise FormcheckError(f"{self.path}: unsupported schema version {version}.")
         if version < SCHEMA_VERSION:  # written by an older formcheck: upgrade it in place
+            if self.read_only_storage:
+                raise FormcheckError(f"{self.path} was written by an older formcheck (schema "
+                                     f"{version}) and is on read-only storage, so it cannot be "
+                                     "upgraded: copy it to a writable folder first.")
             self._migrate()
 
     @property

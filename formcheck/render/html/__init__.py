@@ -194,8 +194,9 @@ def index_context(rows: Sequence[Mapping[str, Any]], title: str,
     """The values ``index.html.j2`` shows for batch rows (see :func:`write_index_html`).
 
     The cards use the words of ``formcheck batch``'s closing line, "N clips: A ok, B failed,
-    C not done (D analysed, E already scored)": ok/failed/not done count the rows by status, and
-    analysed/already scored (this run's work, from ``run``) appear only when given."""
+    C not done (D analysed, E already scored, F unreadable)": ok/failed/not done count the rows by
+    status, and analysed/already scored/unreadable (this run's work, from ``run``) appear only when
+    given (unreadable only when some were: missing or unreadable files, never analysed)."""
     views = []
     n_ok = n_err = n_pending = total_reps = 0
     scores: list[float] = []
@@ -236,6 +237,7 @@ def index_context(rows: Sequence[Mapping[str, Any]], title: str,
         "cards": [("Clips", len(rows)), ("OK", n_ok), ("Failed", n_err)]
                  + [("Not done", n_pending)] * bool(n_pending)
                  + ([("Analysed", run.get("analysed", 0)), ("Already scored", run.get("skipped", 0))]
+                    + ([("Unreadable", run["unreadable"])] if run.get("unreadable") else [])
                     if run is not None else [])
                  + [("Reps", total_reps), ("Mean score", mean)],
         "scripts": ["sort.js"],
@@ -253,7 +255,7 @@ def write_index_html(rows: Sequence[Mapping[str, Any]], out_path: str | os.PathL
     """Write the batch index page. Row keys: path, status (ok, error, pending), rep_count,
     partial_reps, faults (dict id → count or str), score, error, report_html (optional link
     relative to the page), athlete and date (optional; shown as columns when any row has one).
-    ``run`` (optional): ``{"analysed": n, "skipped": n}``, this run's work, as the command
+    ``run`` (optional): ``{"analysed": n, "skipped": n, "unreadable": n}``, this run's work, as the command
     prints it."""
     return atomic_write(out_path, render_index_html(rows, title, run))
 

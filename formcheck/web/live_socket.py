@@ -17,12 +17,11 @@ import time
 import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 
 from formcheck.web import engine
-from formcheck.web.safety import clean_athlete
+from formcheck.web.safety import clean_athlete, foreign_origin
 
 if TYPE_CHECKING:
     from formcheck.web.settings import Settings
@@ -62,8 +61,7 @@ def add_live_route(app: FastAPI, settings: Settings, slots: LiveSlots,
 
     @app.websocket("/ws/live")
     async def live_ws(ws: WebSocket):
-        origin = ws.headers.get("origin")
-        if origin and urlsplit(origin).netloc != ws.headers.get("host"):
+        if foreign_origin(dict(ws.headers), ws.url.scheme) is not None:
             await ws.close(code=1008, reason="cross-origin connection refused")
             return
         await ws.accept()

@@ -9,7 +9,7 @@ import hmac
 import re
 import unicodedata
 from http.cookies import SimpleCookie
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 TOKEN_COOKIE = "formcheck_token"
 
@@ -87,6 +87,79 @@ def clean_athlete(value: str | None) -> str | None:
         return None
     v = re.sub(r"[\x00-\x1f\x7f]", "", unicodedata.normalize("NFC", value)).strip()[:60]
     return v or None
+
+
+_DEFAULT_PORT = {"http": "80", "https": "443"}
+#: Methods that change state: refused from another site (CSRF).
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _origin_key(scheme: str, netloc: str) -> tuple[str, str]:
+    scheme = {"ws": "http", "wss": "https"}.get(scheme.lower(), scheme.lower())
+    host = netloc.lower()
+    port = _DEFAULT_PORT.get(scheme)
+    if port and host.endswith(":" + port) and not host.endswith("]"):
+        host = host[: -len(port) - 1]
+    return scheme, host
+
+
+def foreign_origin(headers: dict[str, str], scheme: str) -> str | None:
+    """Why a request comes from another web site (CSRF, cross-site WebSocket), or None.
+
+    ``headers``: the request's headers, names in lower case; ``scheme``: the request's
+    (``http``, ``https``, ``ws`` or ``wss``). Refused: an ``Origin`` that is not this server
+    (scheme, host and port as in the request's ``Host``); ``Origin: null`` (a sandboxed or
+    privacy-stripped page) unless ``Sec-Fetch-Site`` says same-origin; ``Sec-Fetch-Site:
+    cross-site`` or ``same-site`` (another port or subdomain of this host). A request with
+    neither header (curl, scripts, old browsers) passes: it cannot be forged by a web page.
+    """
+    site = headers.get("sec-fetch-site", "").strip().lower()
+    if site in ("cross-site", "same-site"):
+        return f"Sec-Fetch-Site: {site}"
+    origin = headers.get("origin")
+    if origin is None:
+        return None
+    origin = origin.strip()
+    if origin == "null":
+        return None if site == "same-origin" else "Origin: null"
+    try:
+        o = urlsplit(origin)
+    except ValueError:
+        return f"Origin: {origin[:100]}"
+    host = headers.get("host")
+    if not host or not o.scheme or _origin_key(o.scheme, o.netloc) != _origin_key(scheme, host):
+        return f"Origin: {origin[:100]}"
+    return None
+
+
+FOREIGN_HTML = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+<title>formcheck: request from another site refused</title></head><body>
+<h1>Request from another site refused</h1>
+<p>This formcheck server only accepts uploads and changes from its own pages. Open the
+server's address and use its form.</p></body></html>
+"""
+
+
+class SameOriginGate:
+    """ASGI middleware: a state-changing request (POST, PUT, PATCH, DELETE) sent by a page of
+    another site gets 403 (:func:`foreign_origin`), token or not (cross-site request forgery)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["method"].upper() not in UNSAFE_METHODS:
+            return await self.app(scope, receive, send)
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        if foreign_origin(headers, scope.get("scheme", "http")) is None:
+            return await self.app(scope, receive, send)
+        if "application/json" in headers.get("accept", ""):
+            body, ctype = b'{"error": "Request from another site refused."}', b"application/json"
+        else:
+            body, ctype = FOREIGN_HTML.encode(), b"text/html; charset=utf-8"
+        await send({"type": "http.response.start", "status": 403, "headers": [
+            (b"content-type", ctype), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
 
 
 def token_ok(given: str | None, token: str) -> bool:

@@ -71,3 +71,77 @@ def test_cross_site_websocket_is_refused(make_client):
     with pytest.raises(WebSocketDisconnect):
         with c.websocket_connect("/ws/live", headers={"Origin": "http://evil.example"}) as ws:
             ws.receive_json()
+
+
+# ---------------------------------------------------------------------------- one server per folder
+def _running_job(data):
+    from formcheck.web.jobs import JobStore, Paths
+
+    paths = Paths.under(data)
+    jobs = JobStore(paths.jobs)
+    jid = jobs.add("a.mp4", "x.mp4")
+    assert jobs.claim("w0")["id"] == jid
+    return paths, jobs, jid
+
+
+def test_second_server_on_the_same_data_folder_exits_touching_nothing(tmp_path, capsys):
+    from formcheck.app.cli import main
+    from formcheck.web.jobs import DataLock
+
+    paths, jobs, jid = _running_job(tmp_path / "data")
+    part = paths.videos / f".{jid}.webm.abc.part.webm"
+    part.write_bytes(b"x")
+    with DataLock(paths.data) as held:
+        assert held.acquire()
+        assert main(["serve", "--data", str(paths.data), "--port", "1"]) == 2
+    err = capsys.readouterr().err
+    assert f"another formcheck serve is using {paths.data}; stop it or choose another --data" in err
+    assert "open" not in err
+    assert jobs.get(jid)["state"] == "running" and part.exists()  # untouched
+
+
+def test_data_lock_is_exclusive_and_released(tmp_path):
+    from formcheck.web.jobs import DataLock
+
+    a, b = DataLock(tmp_path), DataLock(tmp_path)
+    assert a.acquire()
+    assert not b.acquire()
+    a.release()
+    assert b.acquire()
+    b.release()
+
+
+def test_port_in_use_is_said_before_any_address_is_printed(tmp_path, capsys):
+    import socket
+
+    from formcheck.app.cli import main
+    from formcheck.web.jobs import DataLock
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        assert main(["serve", "--data", str(tmp_path / "d"), "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert f"port {port} is in use; choose another with --port" in err
+    assert "http://" not in err
+    assert DataLock(tmp_path / "d").acquire()  # released on the way out
+
+
+def test_start_up_removes_half_written_files_and_failed_uploads(make_client, tmp_path):
+    from formcheck.web.jobs import Paths
+
+    paths = Paths.under(tmp_path / "data")
+    stale = [paths.videos / ".0123.webm.k2j3.part.webm", paths.tmp / "abcd.part"]
+    for f in stale:
+        f.write_bytes(b"half")
+    keep = paths.videos / "0123.webm"
+    keep.write_bytes(b"done")
+    c = make_client()  # same data folder: the pool's start-up cleans it
+    assert not any(f.exists() for f in stale) and keep.exists()
+    r = upload(c, "nobody.mp4", MP4_HEAD + b"NOBODY" + b"\0" * 100)
+    assert wait_done(c, r.json()["job"])["state"] == "error"
+    assert list(c.paths.uploads.iterdir()) == []  # nothing refers to a failed job's clip
+    r = upload(c, "ok.mp4", MP4_HEAD + b"\0" * 100)
+    assert wait_done(c, r.json()["job"])["state"] == "done"
+    assert len(list(c.paths.uploads.iterdir())) == 1  # a scored clip's upload is kept

@@ -7,6 +7,7 @@ the server starts, so ``formcheck --help`` works without the ``web`` extra.
 from __future__ import annotations
 
 import argparse
+import errno
 import ipaddress
 import logging
 import os
@@ -100,6 +101,20 @@ def lan_addresses() -> list[str]:
     return sorted(a for a in found if not ipaddress.ip_address(a).is_loopback)
 
 
+def port_in_use(host: str, port: int) -> bool:
+    """Whether another program listens on ``host:port`` (bound as uvicorn binds: SO_REUSEADDR,
+    so a port in TIME_WAIT counts as free)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        if os.name != "nt":  # on Windows SO_REUSEADDR would let two servers share the port
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as e:
+            return e.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1))
+    return False
+
+
 def make_certificate(folder: Path, hosts: list[str]) -> tuple[Path, Path]:
     """A self-signed certificate for ``hosts`` (IPs and names) in ``folder``; reused while it
     covers the same hosts. Uses the ``cryptography`` package when installed, else ``openssl``."""
@@ -183,9 +198,8 @@ def run(args: argparse.Namespace) -> int:
             f"`formcheck serve` needs the web extra ({e.name} is missing): "
             "pip install 'formcheck[web]'"
         ) from None
-    from formcheck.web.app import MB, Settings, create_app
     from formcheck.web.engine import load_serve_config
-    from formcheck.web.jobs import Paths
+    from formcheck.web.jobs import DataLock
 
     if not 0 < args.port < 65536:
         raise FormcheckError(f"--port: expected 1-65535, got {args.port}")
@@ -194,7 +208,24 @@ def run(args: argparse.Namespace) -> int:
     if args.workers < 1:
         raise FormcheckError(f"--workers: expected >= 1, got {args.workers}")
     cfg = load_serve_config(args.config, args.profile)
-    paths = Paths.under(args.data, args.db)
+    data = Path(args.data).resolve()
+    lock = DataLock(data)  # before anything reads or changes the folder's jobs and files
+    if not lock.acquire():
+        raise FormcheckError(f"another formcheck serve is using {data}; stop it or choose "
+                             "another --data")
+    try:
+        return _serve(args, cfg, data, uvicorn)
+    finally:
+        lock.release()
+
+
+def _serve(args: argparse.Namespace, cfg, data: Path, uvicorn) -> int:
+    from formcheck.web.app import MB, Settings, create_app
+    from formcheck.web.jobs import Paths
+
+    if port_in_use(args.host, args.port):
+        raise FormcheckError(f"port {args.port} is in use; choose another with --port")
+    paths = Paths.under(data, args.db)
     open_to_network = not is_loopback(args.host)
     token = args.token or (secrets.token_urlsafe(24) if open_to_network else None)
     ssl_kw = {}

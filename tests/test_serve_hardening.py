@@ -145,3 +145,52 @@ def test_start_up_removes_half_written_files_and_failed_uploads(make_client, tmp
     r = upload(c, "ok.mp4", MP4_HEAD + b"\0" * 100)
     assert wait_done(c, r.json()["job"])["state"] == "done"
     assert len(list(c.paths.uploads.iterdir())) == 1  # a scored clip's upload is kept
+
+
+# ---------------------------------------------------------------------------- queue limit
+def test_queue_limit_holds_for_concurrent_uploads(tmp_path):
+    """Uploads still being received count against the queue: two slow bodies fill a queue of
+    two, so a third upload is refused before either body has arrived."""
+    import httpx
+
+    from formcheck.web.app import Settings, create_app
+    from formcheck.web.engine import load_serve_config
+    from formcheck.web.jobs import Paths
+
+    paths = Paths.under(tmp_path / "data")
+    app = create_app(Settings(paths=paths, cfg=load_serve_config(), worker_mode="thread",
+                              max_queued=2))  # no lifespan here: no worker takes jobs
+    boundary = "b0undary"
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"clip\"; "
+            f"filename=\"a.mp4\"\r\nContent-Type: video/mp4\r\n\r\n").encode() + MP4_HEAD
+    tail = f"\r\n--{boundary}--\r\n".encode()
+    headers = {"content-type": f"multipart/form-data; boundary={boundary}",
+               "accept": "application/json"}
+
+    async def scenario():
+        release = asyncio.Event()
+        started = [asyncio.Event(), asyncio.Event()]
+
+        def slow_body(i):
+            async def gen():
+                yield head
+                started[i].set()
+                await release.wait()
+                yield tail
+            return gen()
+
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            slow = [asyncio.create_task(client.post("/api/upload", content=slow_body(i),
+                                                    headers=headers)) for i in range(2)]
+            await asyncio.wait_for(asyncio.gather(*(e.wait() for e in started)), 10)
+            third = await client.post("/api/upload", content=head + tail, headers=headers)
+            release.set()
+            firsts = await asyncio.gather(*slow)
+            after = await client.get("/api/health")
+        return third, firsts, after
+
+    third, firsts, after = asyncio.run(scenario())
+    assert third.status_code == 503, third.text
+    assert [r.status_code for r in firsts] == [202, 202]
+    assert after.json()["jobs"]["queued"] == 2

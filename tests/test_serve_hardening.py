@@ -194,3 +194,55 @@ def test_queue_limit_holds_for_concurrent_uploads(tmp_path):
     assert third.status_code == 503, third.text
     assert [r.status_code for r in firsts] == [202, 202]
     assert after.json()["jobs"]["queued"] == 2
+
+
+# ---------------------------------------------------------------------------- identical uploads
+def test_identical_uploads_by_other_athletes_or_names_are_their_own_sets(tmp_path, monkeypatch):
+    """The same bytes uploaded for Sam, then Kim, then under another name: three rows, each
+    with its own athlete and name; the same upload again re-scores its row (no duplicate)."""
+    from types import SimpleNamespace
+
+    from test_serve import fake_report
+
+    from formcheck.app import pipeline
+    from formcheck.app.store import ResultStore
+    from formcheck.web import engine
+
+    def fake_analyze(path, cfg, **kw):
+        return SimpleNamespace(result=SimpleNamespace(frames_with_pose=10),
+                               report=fake_report("x", 3, {}))
+
+    monkeypatch.setattr(pipeline, "analyze_clip", fake_analyze)
+    clip = tmp_path / "stored.mp4"
+    clip.write_bytes(MP4_HEAD + b"\0" * 100)
+    db = tmp_path / "s.sqlite"
+    cfg = engine.load_serve_config()
+    ids = [engine.analyze_upload(clip, cfg, db, display_name=name, athlete=who).clip_id
+           for name, who in (("set.mp4", "Sam"), ("set.mp4", "Kim"), ("other.mp4", "Kim"),
+                             ("set.mp4", "Sam"))]
+    assert len(set(ids[:3])) == 3 and ids[3] == ids[0]
+    with ResultStore(db) as store:
+        rows = {r["id"]: (r["path"], r["athlete"]) for r in store.clips()}
+    assert rows == {ids[0]: ("set.mp4", "Sam"), ids[1]: ("set.mp4", "Kim"),
+                    ids[2]: ("other.mp4", "Kim")}
+
+
+def test_identical_failed_uploads_are_their_own_rows(tmp_path):
+    from formcheck.app.store import ResultStore
+    from formcheck.errors import AnalysisError
+    from formcheck.web import engine
+
+    class NoModel:
+        def new_stream(self):
+            pass
+
+    clip = tmp_path / "junk.mp4"
+    clip.write_bytes(MP4_HEAD + b"\0" * 100)  # an MP4 head, nothing decodable
+    db = tmp_path / "s.sqlite"
+    for who in ("Sam", "Kim"):
+        with pytest.raises(AnalysisError):
+            engine.analyze_upload(clip, engine.load_serve_config(), db, display_name=f"{who}.mp4",
+                                  athlete=who, estimator=NoModel())
+    with ResultStore(db) as store:
+        assert sorted((r["path"], r["athlete"], r["status"]) for r in store.clips()) == [
+            ("Kim.mp4", "Kim", "error"), ("Sam.mp4", "Sam", "error")]

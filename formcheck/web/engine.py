@@ -69,6 +69,20 @@ def file_hash(path: str | os.PathLike) -> str:
     return file_sha256(path)
 
 
+def upload_key(content_sha: str, athlete: str | None, name: str) -> str:
+    """The store key (``content_hash`` column) of an upload: its bytes' sha256 *and* who and
+    what it was uploaded as.
+
+    The store keeps one row per key (re-scoring replaces it, which is what makes ``formcheck
+    batch`` resumable). Keyed on the bytes alone, the same clip uploaded for two athletes, or
+    under two names, would be one row moved to the last upload's athlete. With this key a
+    re-upload of the same clip by the same athlete under the same name re-scores its row, and
+    anything else is its own set. ``upload:`` keeps these keys apart from a batch's plain file
+    hashes and a live set's ``live:`` keys."""
+    who = hashlib.sha256(f"{athlete or ''}\0{name}".encode()).hexdigest()[:16]
+    return f"upload:{content_sha}:{who}"
+
+
 def open_store(db: str | os.PathLike):
     """The results store (same file and schema as ``formcheck batch`` / ``history``)."""
     from formcheck.app.store import ResultStore
@@ -111,7 +125,7 @@ def analyze_upload(path: str | os.PathLike, cfg: Config, db: str | os.PathLike, 
     from formcheck.app.store import ClipRecord
 
     t0 = time.perf_counter()
-    content_hash = file_hash(path)
+    content_hash = upload_key(file_hash(path), athlete, display_name)
     size = os.path.getsize(path)
     annot = None
     if video_out is not None:

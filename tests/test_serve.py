@@ -466,7 +466,7 @@ def test_live_websocket_round_trip(make_client):
         ws.send_text(json.dumps({"cmd": "stop"}))
         s = ws.receive_json()
         assert s == {"type": "summary", "clip_id": 7, "report": "/clips/7", "reps": 2, "faults": [],
-                     "frames": 7, "dropped": 0}
+                     "fault_names": [], "frames": 7, "dropped": 0}
     # The server closes the engine after the socket, then frees the session's slot: wait for
     # the slot before looking at the engine (asserting at once raced the server under load).
     assert wait_until_no_live_sessions(c) == 0

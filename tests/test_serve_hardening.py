@@ -246,3 +246,34 @@ def test_identical_failed_uploads_are_their_own_rows(tmp_path):
     with ResultStore(db) as store:
         assert sorted((r["path"], r["athlete"], r["status"]) for r in store.clips()) == [
             ("Kim.mp4", "Kim", "error"), ("Sam.mp4", "Sam", "error")]
+
+
+# ---------------------------------------------------------------------------- live status line
+def test_rep_status_line_numbers_counted_reps_as_the_counter_and_names_faults():
+    from formcheck.core.ids import FAULT_IDS, fault_name
+    from formcheck.render.annotate import OverlayTracker, describe_rep
+    from formcheck.web.engine import load_serve_config
+
+    assert describe_rep({"index": 10, "counted": False,
+                         "faults": [{"id": "partial_range"}]}) == ("partial rep: partial range", False)
+    assert describe_rep({"index": 3, "counted": True, "faults": [{"id": "no_top_pause"}]}, 2) == (
+        "rep 2: no pause at the top", False)
+    assert all(fault_name(f) and "_" not in fault_name(f) for f in FAULT_IDS)
+
+    from types import SimpleNamespace
+
+    from formcheck.core.events import Event
+
+    analyzer = SimpleNamespace(rep_count=0, phase="top", last_e=0.0, profile="seated")
+    tracker = OverlayTracker(load_serve_config())
+    seen = []
+    for t, (index, counted) in enumerate(((1, True), (2, False), (3, True))):  # rep, partial, rep
+        rep = {"index": index, "counted": counted, "score": 100, "faults": []}
+        ev = Event("rep" if counted else "partial", float(t), "", {"rep": rep})
+        analyzer.rep_count += counted
+        state, _ = tracker.update(float(t), None, analyzer, [ev])
+        seen.append(state.last_rep)
+    assert seen == ["rep 1: good (100)", "partial rep: good (100)", "rep 2: good (100)"]
+    tracker.reset()
+    ev = Event("rep", 9.0, "", {"rep": {"index": 4, "counted": True, "score": 100, "faults": []}})
+    assert tracker.update(9.0, None, analyzer, [ev])[0].last_rep == "rep 1: good (100)"

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 
+from formcheck.core.ids import fault_name
 from formcheck.web import engine
 from formcheck.web.safety import clean_athlete, foreign_origin
 
@@ -161,12 +162,14 @@ def add_live_route(app: FastAPI, settings: Settings, slots: LiveSlots,
             recv.cancel()
             report, clip_id = await asyncio.to_thread(eng.finish, paths.db, session_id, athlete)
             if state["open"] or state["stop"]:
+                faults = engine.report_fault_ids(report)
                 try:
                     await ws.send_json({
                         "type": "summary", "clip_id": clip_id,
                         "report": f"/clips/{clip_id}" if clip_id is not None else None,
                         "reps": report["summary"]["rep_count"],
-                        "faults": engine.report_fault_ids(report),
+                        "faults": list(faults),
+                        "fault_names": [fault_name(f) for f in faults],
                         "frames": state["frames"], "dropped": state["dropped"]})
                     await ws.close()
                 except Exception:

@@ -277,3 +277,95 @@ def test_rep_status_line_numbers_counted_reps_as_the_counter_and_names_faults():
     tracker.reset()
     ev = Event("rep", 9.0, "", {"rep": {"index": 4, "counted": True, "score": 100, "faults": []}})
     assert tracker.update(9.0, None, analyzer, [ev])[0].last_rep == "rep 1: good (100)"
+
+
+# ---------------------------------------------------------------------------- live frames
+def _live_client(make_client):
+    from test_serve import FakeLive
+
+    FakeLive.instances.clear()
+    return make_client(live_factory=FakeLive)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf"), -5.0, 1e300])
+def test_live_frame_with_an_unusable_time_stamp_is_skipped(make_client, bad):
+    from test_serve import frame_msg
+
+    c = _live_client(make_client)
+    with c.websocket_connect("/ws/live") as ws:
+        assert ws.receive_json()["type"] == "hello"
+        ws.send_bytes(frame_msg(1, bad))
+        m = ws.receive_json()
+        assert m["type"] == "frame_error" and m["seq"] == 1 and "time stamp" in m["message"]
+        ws.send_bytes(frame_msg(2, 1000.0))
+        assert ws.receive_json()["type"] == "frame"
+        ws.send_bytes(frame_msg(3, bad))
+        assert ws.receive_json()["type"] == "frame_error"
+        ws.send_text(json.dumps({"cmd": "stop"}))
+        s = ws.receive_json()
+        assert s["type"] == "summary" and s["frames"] == 3
+
+
+def test_live_time_never_runs_backwards_far_and_a_jump_is_a_new_time_base(make_client):
+    from test_serve import frame_msg
+
+    c = _live_client(make_client)
+    with c.websocket_connect("/ws/live") as ws:
+        assert ws.receive_json()["type"] == "hello"
+        times = []
+        for seq, t_ms in enumerate((1000.0, 1033.0, 1010.0, 2500.0, 1200.0, 5e6, 5e6 + 33.0,
+                                    1e16), 1):
+            ws.send_bytes(frame_msg(seq, t_ms))
+            m = ws.receive_json()
+            times.append(m.get("t") if m["type"] == "frame" else m["type"])
+        ws.send_text(json.dumps({"cmd": "stop"}))
+        assert ws.receive_json()["type"] == "summary"
+    assert times[:4] == [0.0, 0.033, 0.01, 1.5]  # a little jitter back is the engine's to smooth
+    assert times[4] == "frame_error"  # 1.3 s before the latest frame
+    # 5000 s later (tab in the background): the set goes on right after the last frame
+    assert times[5] == pytest.approx(1.6) and times[6] == pytest.approx(1.633)
+    assert times[7] == "frame_error"  # beyond any performance.now() value
+
+
+def test_jpeg_size_is_read_without_decoding():
+    import cv2
+    import numpy as np
+
+    from formcheck.web.engine import jpeg_size
+
+    for w, h in ((64, 48), (33, 170)):
+        ok, buf = cv2.imencode(".jpg", np.zeros((h, w, 3), np.uint8))
+        assert jpeg_size(buf.tobytes()) == (w, h)
+        ok, buf = cv2.imencode(".jpg", np.zeros((h, w, 3), np.uint8),
+                               [cv2.IMWRITE_JPEG_PROGRESSIVE, 1])
+        assert jpeg_size(buf.tobytes()) == (w, h)
+        ok, buf = cv2.imencode(".png", np.zeros((h, w, 3), np.uint8))
+        assert jpeg_size(buf.tobytes()) == (w, h)
+    assert jpeg_size(b"not a jpeg") is None and jpeg_size(b"\xff\xd8\xff") is None
+
+
+def _huge_jpeg_header(w: int, h: int) -> bytes:
+    """The first bytes of a baseline JPEG claiming w×h (no image data: never decodable)."""
+    sof = b"\xff\xc0" + (17).to_bytes(2, "big") + b"\x08" + h.to_bytes(2, "big") + w.to_bytes(2, "big")
+    return b"\xff\xd8" + b"\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + sof + b"\x03" + b"\x00" * 9
+
+
+def test_live_frame_too_large_is_refused_before_decoding(make_client, monkeypatch):
+    from test_serve import frame_msg
+
+    from formcheck.web import engine
+
+    decoded = []
+    real = engine.decode_jpeg
+    monkeypatch.setattr(engine, "decode_jpeg", lambda data: decoded.append(len(data)) or real(data))
+    c = _live_client(make_client)
+    with c.websocket_connect("/ws/live") as ws:
+        assert ws.receive_json()["type"] == "hello"
+        ws.send_bytes(frame_msg(1, 10.0, _huge_jpeg_header(8000, 8000)))
+        m = ws.receive_json()
+        assert m["type"] == "frame_error" and "8000×8000" in m["message"]
+        assert decoded == []
+        ws.send_bytes(frame_msg(2, 20.0))
+        assert ws.receive_json()["type"] == "frame" and len(decoded) == 1
+        ws.send_text(json.dumps({"cmd": "stop"}))
+        assert ws.receive_json()["type"] == "summary"

@@ -236,8 +236,43 @@ def athletes(db: str | os.PathLike) -> list[str]:
 
 
 # --------------------------------------------------------------------------------- live
+_SOF = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
+
+
+def jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """``(width, height)`` of a JPEG from its frame header (SOF marker), without decoding it;
+    PNG from its IHDR; None when neither is found (the decoder then decides)."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24:
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if data[:2] != b"\xff\xd8":
+        return None
+    i, n = 2, len(data)
+    while i + 4 <= n:
+        if data[i] != 0xFF:
+            return None
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker in (0x01, *range(0xD0, 0xD8)):  # no length
+            i += 2
+            continue
+        length = int.from_bytes(data[i + 2:i + 4], "big")
+        if marker in _SOF:
+            if i + 9 > n:
+                return None
+            h = int.from_bytes(data[i + 5:i + 7], "big")
+            w = int.from_bytes(data[i + 7:i + 9], "big")
+            return w, h
+        if marker == 0xDA or length < 2:  # scan data before any frame header
+            return None
+        i += 2 + length
+    return None
+
+
 def decode_jpeg(data: bytes) -> np.ndarray | None:
-    """A BGR image from JPEG/PNG/WebP bytes, or None when they do not decode."""
+    """A BGR image from JPEG/PNG/WebP bytes, or None when they do not decode. Check
+    :func:`jpeg_size` first: this decodes at full size."""
     import cv2
 
     if not data:

@@ -369,3 +369,61 @@ def test_live_frame_too_large_is_refused_before_decoding(make_client, monkeypatc
         assert ws.receive_json()["type"] == "frame" and len(decoded) == 1
         ws.send_text(json.dumps({"cmd": "stop"}))
         assert ws.receive_json()["type"] == "summary"
+
+
+# ---------------------------------------------------------------------------- pages and errors
+def _stored_clip(c) -> int:
+    r = upload(c, "set.mp4", MP4_HEAD + b"\0" * 100, athlete="Sam")
+    return wait_done(c, r.json()["job"])["clip_id"]
+
+
+@pytest.mark.parametrize("path", ["/clips/99999999999999999999999", "/clips/9223372036854775808",
+                                  "/clips/99999999999999999999999/video", "/clips/0",
+                                  "/clips/-3", "/clips/123456"])
+def test_unknown_or_huge_clip_numbers_are_404(make_client, path):
+    c = make_client()
+    r = c.get(path)
+    assert r.status_code == 404, r.text
+
+
+def test_error_pages_for_browsers_and_json_for_scripts(make_client):
+    c = make_client()
+    html = {"Accept": "text/html"}
+    for path, status, text in (("/clips/abc", 404, "No such report"),
+                               ("/no/such/page", 404, "Page not found"),
+                               ("/clips/abc/video", 404, "No such report")):
+        r = c.get(path, headers=html)
+        assert r.status_code == status and text in r.text and 'class="fc-nav"' in r.text, path
+    r = c.get("/api/nothing-here", headers=html)
+    assert r.status_code == 404 and r.json() == {"detail": "Not Found"}
+    r = c.get("/clips/abc", headers={"Accept": "application/json"})
+    assert r.status_code == 422 and r.json()["detail"]
+    r = c.put("/", headers=html)
+    assert r.status_code == 405 and "Not available this way" in r.text
+
+
+def test_head_is_answered_like_get_without_a_body(make_client):
+    c = make_client()
+    clip = _stored_clip(c)
+    for path in ("/", "/live", "/batch", "/history", f"/clips/{clip}", "/api/health",
+                 "/static/live.js", "/favicon.ico"):
+        g, h = c.get(path), c.head(path)
+        assert h.status_code == g.status_code == 200, path
+        assert h.content == b"" and h.headers["content-type"] == g.headers["content-type"], path
+    assert c.head("/clips/999").status_code == 404
+
+
+def test_favicon_and_report_downloads(make_client):
+    c = make_client()
+    assert c.get("/favicon.ico").headers["content-type"].startswith("image/svg+xml")
+    assert 'rel="icon"' in c.get("/").text and 'rel="icon"' in c.get("/batch").text
+    clip = _stored_clip(c)
+    page = c.get(f"/clips/{clip}").text
+    assert f'href="/clips/{clip}/report.json"' in page and f'href="/clips/{clip}/reps.csv"' in page
+    j = c.get(f"/clips/{clip}/report.json")
+    assert j.status_code == 200 and j.json()["summary"]["rep_count"] == 3
+    assert "attachment" in j.headers["content-disposition"]
+    csv = c.get(f"/clips/{clip}/reps.csv")
+    assert csv.status_code == 200 and csv.text.splitlines()[0].startswith("index,")
+    assert c.get("/clips/424242/reps.csv").status_code == 404
+    assert '<label for="order">' in c.get("/batch").text

@@ -192,6 +192,19 @@ def report_html(db: str | os.PathLike, clip_id: int, video_url: str | None) -> s
                               video_type="video/webm" if video_url else None)
 
 
+def stored_report(db: str | os.PathLike, clip_id: int) -> dict[str, Any] | None:
+    """The stored report (``formcheck.report/2`` dict) of a clip, or None."""
+    with open_store(db) as store:
+        return store.report(clip_id)
+
+
+def reps_csv(report: dict[str, Any]) -> str:
+    """One CSV row per rep, as ``formcheck analyze --csv`` writes it."""
+    from formcheck.render.report import reps_csv as csv_text
+
+    return csv_text(report)
+
+
 def stored_clips(db: str | os.PathLike) -> list[dict[str, Any]]:
     """Every clip of the store as a plain dict (id, path, status, athlete, date, rep_count,
     partial_reps, score, error, faults {id: n}, content_hash, updated_at)."""

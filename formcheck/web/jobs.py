@@ -151,6 +151,8 @@ class JobStore:
         return self._requeue("worker = ?", (worker,), "the analysis process crashed")
 
     def video_for_clip(self, clip_id: int) -> str | None:
+        if not 0 < clip_id <= 2**63 - 1:  # beyond SQLite's INTEGER: no such clip
+            return None
         row = self._tx("SELECT video FROM jobs WHERE clip_id = ? AND video IS NOT NULL "
                        "ORDER BY finished_at DESC LIMIT 1", (clip_id,)).fetchone()
         return row[0] if row is not None else None

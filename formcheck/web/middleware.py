@@ -11,6 +11,27 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from formcheck.web.safety import SameOriginGate, TokenGate
 
 
+class HeadAsGet:
+    """ASGI middleware: ``HEAD`` is answered as ``GET`` without the body (headers, status and
+    Content-Length as the GET would give), on every route that answers GET."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            return await self.app(scope, receive, send)
+
+        async def headers_only(message) -> None:
+            if message["type"] == "http.response.body":
+                if not message.get("more_body", False):
+                    await send({"type": "http.response.body", "body": b""})
+                return
+            await send(message)
+
+        await self.app(dict(scope, method="GET"), receive, headers_only)
+
+
 def protect(app: FastAPI, token: str | None, secure_cookie: bool,
             allowed_hosts: tuple[str, ...] | None) -> None:
     """Install the middleware on ``app``, outermost last: Host check, token gate, cross-site
@@ -33,6 +54,7 @@ def protect(app: FastAPI, token: str | None, secure_cookie: bool,
         return response
 
     app.add_middleware(SameOriginGate)
+    app.add_middleware(HeadAsGet)
 
     if token:
         app.add_middleware(TokenGate, token=token, secure_cookie=secure_cookie)

@@ -427,3 +427,54 @@ def test_favicon_and_report_downloads(make_client):
     assert csv.status_code == 200 and csv.text.splitlines()[0].startswith("index,")
     assert c.get("/clips/424242/reps.csv").status_code == 404
     assert '<label for="order">' in c.get("/batch").text
+
+
+# ---------------------------------------------------------------------------- token cookie, TLS key
+def test_token_cookie_is_named_with_the_port(make_client):
+    from formcheck.web.safety import token_cookie
+
+    c = make_client(token="tok-a")
+    r = c.get("/?token=tok-a", follow_redirects=False)
+    assert r.headers["set-cookie"].startswith(f"{token_cookie(80)}=tok-a;")
+    assert c.get("/").status_code == 200
+    # another server's cookie (another port on this host) does not let you in, nor replace ours
+    c.cookies.clear()
+    c.cookies.set(token_cookie(8001), "tok-a")
+    assert c.get("/").status_code == 403
+    assert token_cookie(8000) != token_cookie(8001)
+
+
+def test_tls_key_is_private_from_its_creation(tmp_path, monkeypatch):
+    import os
+    import stat
+
+    from formcheck.web import make_certificate
+
+    monkeypatch.setattr(os, "chmod", lambda *a, **k: None)  # no fixing it up afterwards
+    old = os.umask(0o022)
+    try:
+        cert, key = make_certificate(tmp_path / "tls", ["localhost", "127.0.0.1"])
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert "PRIVATE KEY" in key.read_text()
+
+
+def test_private_file_is_created_0600_even_over_an_open_one(tmp_path):
+    """The writer of the `cryptography` path (not installed everywhere, so tested on its own)."""
+    import os
+    import stat
+
+    from formcheck.web import _private_file
+
+    key = tmp_path / "key.pem"
+    key.write_text("old")
+    key.chmod(0o644)
+    old = os.umask(0o022)
+    try:
+        with _private_file(key) as f:
+            assert stat.S_IMODE(os.fstat(f.fileno()).st_mode) == 0o600  # before any byte
+            f.write(b"secret")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600 and key.read_bytes() == b"secret"

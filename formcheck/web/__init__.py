@@ -139,6 +139,8 @@ def make_certificate(folder: Path, hosts: list[str]) -> tuple[Path, Path]:
                 "--https needs the `cryptography` package or the `openssl` program to make a "
                 "certificate: `pip install cryptography` (or install openssl), then retry."
             ) from None
+        with _private_file(key):  # openssl writes into it, keeping its 0600
+            pass
         cmd = [exe, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "825",
                "-keyout", str(key), "-out", str(cert), "-subj", "/CN=formcheck local server",
                "-addext", "subjectAltName=" + ",".join(sans),
@@ -150,6 +152,13 @@ def make_certificate(folder: Path, hosts: list[str]) -> tuple[Path, Path]:
     os.chmod(key, 0o600)
     stamp.write_text(want)
     return cert, key
+
+
+def _private_file(path: Path):
+    """``path`` opened for writing, created afresh readable by its owner only (0600 from the
+    first byte: a key is never readable by others, even briefly)."""
+    path.unlink(missing_ok=True)
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")
 
 
 def _cert_cryptography(cert: Path, key: Path, hosts: list[str]) -> None:
@@ -175,8 +184,9 @@ def _cert_cryptography(cert: Path, key: Path, hosts: list[str]) -> None:
          .add_extension(x509.SubjectAlternativeName(alt), critical=False)
          .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
          .sign(k, hashes.SHA256()))
-    key.write_bytes(k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                    serialization.NoEncryption()))
+    with _private_file(key) as f:
+        f.write(k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()))
     cert.write_bytes(c.public_bytes(serialization.Encoding.PEM))
 
 

@@ -13,6 +13,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 TOKEN_COOKIE = "formcheck_token"
 
+
+def token_cookie(port: int | None) -> str:
+    """The token cookie's name for a server on ``port``. Cookies are per host, not per port, so
+    two servers on one machine need their own names or they overwrite each other's token."""
+    return f"{TOKEN_COOKIE}_{port}" if port else TOKEN_COOKIE
+
 #: What the upload page accepts (sniffed from the first bytes, never from the name).
 ACCEPTED = "MP4, MOV (iPhone), WebM, MKV or AVI"
 
@@ -184,7 +190,8 @@ class TokenGate:
     """ASGI middleware: every HTTP request and WebSocket needs the access token.
 
     Accepted: ``?token=`` in the URL (a GET then redirects to the same URL without it and sets
-    an HttpOnly cookie, as Jupyter does), the cookie, or ``Authorization: Bearer TOKEN``.
+    an HttpOnly cookie, as Jupyter does), the cookie (named with the server's port,
+    :func:`token_cookie`), or ``Authorization: Bearer TOKEN``.
     Anything else gets 403 with a page saying where the token is.
     """
 
@@ -201,6 +208,8 @@ class TokenGate:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
         q_token = next((v for k, v in query if k == "token"), None)
+        server = scope.get("server")
+        name = token_cookie(server[1] if server else None)
         cookie = None
         if "cookie" in headers:
             jar = SimpleCookie()
@@ -208,8 +217,8 @@ class TokenGate:
                 jar.load(headers["cookie"])
             except Exception:
                 jar = SimpleCookie()
-            if TOKEN_COOKIE in jar:
-                cookie = jar[TOKEN_COOKIE].value
+            if name in jar:
+                cookie = jar[name].value
         bearer = headers.get("authorization", "")
         bearer = bearer[7:] if bearer.lower().startswith("bearer ") else None
         if token_ok(q_token, self.token) and scope["type"] == "http" and scope["method"] == "GET":
@@ -218,7 +227,7 @@ class TokenGate:
             attrs = "; HttpOnly; SameSite=Strict; Path=/; Max-Age=2592000" + ("; Secure" if self.secure else "")
             await send({"type": "http.response.start", "status": 303, "headers": [
                 (b"location", location.encode("latin-1")),
-                (b"set-cookie", f"{TOKEN_COOKIE}={self.token}{attrs}".encode("latin-1")),
+                (b"set-cookie", f"{name}={self.token}{attrs}".encode("latin-1")),
                 (b"cache-control", b"no-store"), (b"content-length", b"0")]})
             await send({"type": "http.response.body", "body": b""})
             return

@@ -3,12 +3,12 @@ queue limit under concurrency, identical uploads, live timestamps and frame size
 
 Same fixtures as tests/test_serve.py (thread workers, a fake analysis task, no pose model).
 """
+# ruff: noqa: F811  (the make_client fixture is imported from test_serve, then requested by name)
 
 from __future__ import annotations
 
 import asyncio
 import json
-import struct
 
 import pytest
 

@@ -386,7 +386,7 @@ def test_token_is_required_when_set(make_client):
     assert list(c.paths.uploads.iterdir()) == []
     r = c.get("/batch?token=s3cret-token&sort=score", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/batch?sort=score"
-    assert f"{TOKEN_COOKIE}=s3cret-token" in r.headers["set-cookie"]
+    assert f"{TOKEN_COOKIE}_80=s3cret-token" in r.headers["set-cookie"]  # testserver:80
     assert "HttpOnly" in r.headers["set-cookie"]
     assert c.get("/batch").status_code == 200  # the cookie now
     c.cookies.clear()
@@ -466,7 +466,7 @@ def test_live_websocket_round_trip(make_client):
         ws.send_text(json.dumps({"cmd": "stop"}))
         s = ws.receive_json()
         assert s == {"type": "summary", "clip_id": 7, "report": "/clips/7", "reps": 2, "faults": [],
-                     "frames": 7, "dropped": 0}
+                     "fault_names": [], "frames": 7, "dropped": 0}
     # The server closes the engine after the socket, then frees the session's slot: wait for
     # the slot before looking at the engine (asserting at once raced the server under load).
     assert wait_until_no_live_sessions(c) == 0

@@ -197,6 +197,38 @@ def test_bad_uploads_get_clear_messages_and_the_server_keeps_serving(server, bro
     page.close()
 
 
+def test_progress_polling_stops_on_a_reply_without_a_state(server, browser):
+    """A status reply that is not a job's progress (the token page, an unknown job) ends the
+    polling with a message on the upload page and the job page, instead of polling forever."""
+    page = browser.new_page(viewport=PHONE)
+    calls = []
+
+    def denied(route):
+        calls.append(route.request.url)
+        route.fulfill(status=403, content_type="text/html", body="<h1>Access token needed</h1>")
+
+    page.route("**/api/jobs/*", denied)
+    page.goto(server.url + "/")
+    page.set_input_files("#clip", {"name": "a.mp4", "mimeType": "video/mp4",
+                                   "buffer": b"\x00\x00\x00\x20ftypisom" + b"\x00" * 64})
+    page.click("#go")
+    err = page.locator("#error")
+    err.wait_for(state="visible", timeout=20_000)
+    assert "access token" in err.text_content()
+    assert len(calls) == 1  # asked once, then stopped
+    page.unroute("**/api/jobs/*")
+    page.route("**/api/jobs/*", lambda route: route.fulfill(
+        status=404, content_type="application/json", body=json.dumps({"error": "No such job."})))
+    r = page.request.post(server.url + "/api/upload", headers={"Accept": "application/json"},
+                          multipart={"clip": {"name": "b.mp4", "mimeType": "video/mp4",
+                                              "buffer": b"\x00\x00\x00\x20ftypisom" + b"\x00" * 64}})
+    page.goto(server.url + r.json()["page"] + "?stay=1")
+    err = page.locator("#error")
+    err.wait_for(state="visible", timeout=20_000)
+    assert err.text_content() == "No such job."
+    page.close()
+
+
 def test_token_required_on_a_gated_server(tmp_path, browser):
     s = Server(tmp_path / "data", "--token", "tok-123").start(token="tok-123")
     try:
@@ -229,6 +261,34 @@ def test_camera_refused_shows_what_to_do(server, pw):
         assert "Camera permission was refused" in err.text_content()
         shot(page, "live-refused-phone")
         assert get_json(server.url + "/api/health")["ok"] is True
+    finally:
+        b.close()
+
+
+def test_live_page_starts_a_new_set_after_finish_without_a_reload(server, pw):
+    """Finish set ends the session: the camera stops, Ready goes, Start camera comes back and
+    starts a second session on the same page. (Chromium's fake camera shows no person, so no
+    reps; the pose model loads, but nothing is timed.)"""
+    b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + [
+        "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"])
+    try:
+        page = b.new_page(viewport=PHONE)
+        page.goto(server.url + "/live")
+        for _ in range(2):
+            page.click("#start")
+            page.wait_for_function("window.formcheckLive.connected && window.formcheckLive.answered > 0",
+                                   timeout=60_000)
+            assert page.locator("#intro").is_hidden()
+            assert page.locator("#stop").is_enabled() and page.locator("#reset").is_enabled()
+            page.click("#stop")
+            page.wait_for_function("window.formcheckLive.summary !== null", timeout=30_000)
+            page.locator("#start").wait_for(state="visible", timeout=10_000)
+            assert page.locator("#start").is_enabled()
+            assert page.locator("#ready").is_hidden()
+            assert page.locator("#stop").is_disabled() and page.locator("#reset").is_disabled()
+            assert page.locator("#summary").is_visible() and page.locator("#error").is_hidden()
+            page.evaluate("window.formcheckLive.connected = false; window.formcheckLive.answered = 0")
+        assert page.evaluate("document.querySelector('video').srcObject") is None  # camera off
     finally:
         b.close()
 

@@ -11,3 +11,16 @@ FAULT_IDS: tuple[str, ...] = (
     "hyperextension", "jerky_lift", "fast_descent", "no_top_pause",
     "partial_range", "excessive_depth", "hip_shift", "neck_crank",
 )
+
+#: Readable names of the fault ids, for people (status lines, live summaries).
+FAULT_NAMES: dict[str, str] = {
+    "hyperextension": "hyperextension", "jerky_lift": "jerky lift",
+    "fast_descent": "fast descent", "no_top_pause": "no pause at the top",
+    "partial_range": "partial range", "excessive_depth": "too deep", "hip_shift": "hip shift",
+    "neck_crank": "neck cranked",
+}
+
+
+def fault_name(fault_id: str) -> str:
+    """The readable name of a fault id (the id with spaces for one this table lacks)."""
+    return FAULT_NAMES.get(fault_id, fault_id.replace("_", " "))

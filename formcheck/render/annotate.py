@@ -23,6 +23,7 @@ import numpy as np
 from formcheck.config import Config, FaultConfig, RepConfig
 from formcheck.core.cues import Cue, CueRationer
 from formcheck.core.faults import hyperextension_limit
+from formcheck.core.ids import fault_name
 from formcheck.core.landmarks import SKELETON
 from formcheck.core.types import PoseFrame
 
@@ -102,10 +103,17 @@ class OverlayState:
         )
 
 
-def describe_rep(rep: dict) -> tuple[str, bool]:
-    """A one-line summary of a rep dict (``Rep.to_dict()``) and whether it was clean."""
-    faults = [f["id"] for f in rep.get("faults", [])]
-    kind = f"rep {rep.get('index')}" if rep.get("counted") else f"partial {rep.get('index')}"
+def describe_rep(rep: dict, number: int | None = None) -> tuple[str, bool]:
+    """A one-line summary of a rep dict (``Rep.to_dict()``) and whether it was clean.
+
+    ``number``: the rep's place among the *counted* reps (what the rep counter shows; a rep's
+    ``index`` also counts the partial ones). A partial rep is called "partial rep", unnumbered.
+    Faults are named readably (:func:`~formcheck.core.ids.fault_name`)."""
+    faults = [fault_name(f["id"]) for f in rep.get("faults", [])]
+    if rep.get("counted"):
+        kind = f"rep {number if number is not None else rep.get('index')}"
+    else:
+        kind = "partial rep"
     if faults:
         return f"{kind}: {', '.join(faults)}", False
     return f"{kind}: good ({rep.get('score', 100):.0f})", True
@@ -124,11 +132,13 @@ class OverlayTracker:
         self.guidance: str | None = None
         self.last_rep: str | None = None
         self.last_rep_ok = True
+        self._counted = 0  # counted reps finalised: the number the rep counter shows
 
     def reset(self) -> None:
         self.guidance = None
         self.last_rep = None
         self.last_rep_ok = True
+        self._counted = 0
 
     def update(self, t_s: float, pose: PoseFrame | None, analyzer, events: Sequence,
                notes: Iterable[str] = ()) -> tuple[OverlayState, Cue | None]:
@@ -139,7 +149,10 @@ class OverlayTracker:
             elif ev.kind in ("view_ok", "armed", "rep_counted"):
                 self.guidance = None
             elif ev.kind in ("rep", "partial"):
-                self.last_rep, self.last_rep_ok = describe_rep(ev.data.get("rep", {}))
+                rep = ev.data.get("rep", {})
+                if rep.get("counted"):
+                    self._counted += 1
+                self.last_rep, self.last_rep_ok = describe_rep(rep, self._counted)
         issued = self.rationer.offer(events, t_s)
         state = OverlayState.from_analyzer(
             analyzer, t_s, pose, cue=self.rationer.current(t_s), guidance=self.guidance,

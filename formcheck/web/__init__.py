@@ -7,6 +7,7 @@ the server starts, so ``formcheck --help`` works without the ``web`` extra.
 from __future__ import annotations
 
 import argparse
+import errno
 import ipaddress
 import logging
 import os
@@ -100,6 +101,20 @@ def lan_addresses() -> list[str]:
     return sorted(a for a in found if not ipaddress.ip_address(a).is_loopback)
 
 
+def port_in_use(host: str, port: int) -> bool:
+    """Whether another program listens on ``host:port`` (bound as uvicorn binds: SO_REUSEADDR,
+    so a port in TIME_WAIT counts as free)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        if os.name != "nt":  # on Windows SO_REUSEADDR would let two servers share the port
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as e:
+            return e.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1))
+    return False
+
+
 def make_certificate(folder: Path, hosts: list[str]) -> tuple[Path, Path]:
     """A self-signed certificate for ``hosts`` (IPs and names) in ``folder``; reused while it
     covers the same hosts. Uses the ``cryptography`` package when installed, else ``openssl``."""
@@ -124,6 +139,8 @@ def make_certificate(folder: Path, hosts: list[str]) -> tuple[Path, Path]:
                 "--https needs the `cryptography` package or the `openssl` program to make a "
                 "certificate: `pip install cryptography` (or install openssl), then retry."
             ) from None
+        with _private_file(key):  # openssl writes into it, keeping its 0600
+            pass
         cmd = [exe, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "825",
                "-keyout", str(key), "-out", str(cert), "-subj", "/CN=formcheck local server",
                "-addext", "subjectAltName=" + ",".join(sans),
@@ -135,6 +152,13 @@ def make_certificate(folder: Path, hosts: list[str]) -> tuple[Path, Path]:
     os.chmod(key, 0o600)
     stamp.write_text(want)
     return cert, key
+
+
+def _private_file(path: Path):
+    """``path`` opened for writing, created afresh readable by its owner only (0600 from the
+    first byte: a key is never readable by others, even briefly)."""
+    path.unlink(missing_ok=True)
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")
 
 
 def _cert_cryptography(cert: Path, key: Path, hosts: list[str]) -> None:
@@ -160,8 +184,9 @@ def _cert_cryptography(cert: Path, key: Path, hosts: list[str]) -> None:
          .add_extension(x509.SubjectAlternativeName(alt), critical=False)
          .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
          .sign(k, hashes.SHA256()))
-    key.write_bytes(k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                    serialization.NoEncryption()))
+    with _private_file(key) as f:
+        f.write(k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()))
     cert.write_bytes(c.public_bytes(serialization.Encoding.PEM))
 
 
@@ -183,9 +208,8 @@ def run(args: argparse.Namespace) -> int:
             f"`formcheck serve` needs the web extra ({e.name} is missing): "
             "pip install 'formcheck[web]'"
         ) from None
-    from formcheck.web.app import MB, Settings, create_app
     from formcheck.web.engine import load_serve_config
-    from formcheck.web.jobs import Paths
+    from formcheck.web.jobs import DataLock
 
     if not 0 < args.port < 65536:
         raise FormcheckError(f"--port: expected 1-65535, got {args.port}")
@@ -194,7 +218,24 @@ def run(args: argparse.Namespace) -> int:
     if args.workers < 1:
         raise FormcheckError(f"--workers: expected >= 1, got {args.workers}")
     cfg = load_serve_config(args.config, args.profile)
-    paths = Paths.under(args.data, args.db)
+    data = Path(args.data).resolve()
+    lock = DataLock(data)  # before anything reads or changes the folder's jobs and files
+    if not lock.acquire():
+        raise FormcheckError(f"another formcheck serve is using {data}; stop it or choose "
+                             "another --data")
+    try:
+        return _serve(args, cfg, data, uvicorn)
+    finally:
+        lock.release()
+
+
+def _serve(args: argparse.Namespace, cfg, data: Path, uvicorn) -> int:
+    from formcheck.web.app import MB, Settings, create_app
+    from formcheck.web.jobs import Paths
+
+    if port_in_use(args.host, args.port):
+        raise FormcheckError(f"port {args.port} is in use; choose another with --port")
+    paths = Paths.under(data, args.db)
     open_to_network = not is_loopback(args.host)
     token = args.token or (secrets.token_urlsafe(24) if open_to_network else None)
     ssl_kw = {}

@@ -136,12 +136,23 @@ def add_api_routes(app: FastAPI, settings: Settings, jobs: JobStore, slots: Live
             return JSONResponse({"job": jid, "page": url, "status": f"/api/jobs/{jid}"}, status_code=202)
         return RedirectResponse(url, status_code=303)
 
+    receiving = [0]  # uploads being received: queue places reserved before their body is read
+
     async def _receive_upload(request: Request) -> str:
-        limit = settings.max_upload_bytes
-        queued = jobs.counts()["queued"]
+        # Check and reserve in one step (no await between): concurrent uploads cannot all see
+        # a free place in the queue before any of them is added to it.
+        queued = jobs.counts()["queued"] + receiving[0]
         if queued >= settings.max_queued:
             raise UploadError(503, f"The server already has {queued} clips waiting to be analysed. "
                                    "Try again in a few minutes.")
+        receiving[0] += 1
+        try:
+            return await _receive_reserved(request)
+        finally:
+            receiving[0] -= 1  # added to the queue (counted there now) or refused
+
+    async def _receive_reserved(request: Request) -> str:
+        limit = settings.max_upload_bytes
         ctype, opts = parse_options_header(request.headers.get("content-type", ""))
         if ctype != b"multipart/form-data" or b"boundary" not in opts:
             raise UploadError(400, "Send the clip as a form upload (multipart/form-data, field "

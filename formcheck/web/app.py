@@ -27,7 +27,7 @@ from formcheck.web import engine
 from formcheck.web.api import UploadError, add_api_routes
 from formcheck.web.jobs import JobStore, WorkerPool
 from formcheck.web.live_socket import FRAME_HEADER, LIVE_MAX_SIDE_PX, LiveSlots, add_live_route
-from formcheck.web.pages import Views, add_page_routes
+from formcheck.web.pages import Views, add_error_pages, add_page_routes
 from formcheck.web.middleware import protect
 from formcheck.web.settings import LIVE_IDLE_S, MB, Settings
 
@@ -65,6 +65,7 @@ def create_app(settings: Settings, pool: WorkerPool | None = None,
 
     views = Views()
     add_page_routes(app, settings, jobs, views)
+    add_error_pages(app, views)
     add_api_routes(app, settings, jobs, slots, views)
     add_live_route(app, settings, slots, make_live)
     protect(app, token=settings.token, secure_cookie=settings.https,

@@ -69,6 +69,20 @@ def file_hash(path: str | os.PathLike) -> str:
     return file_sha256(path)
 
 
+def upload_key(content_sha: str, athlete: str | None, name: str) -> str:
+    """The store key (``content_hash`` column) of an upload: its bytes' sha256 *and* who and
+    what it was uploaded as.
+
+    The store keeps one row per key (re-scoring replaces it, which is what makes ``formcheck
+    batch`` resumable). Keyed on the bytes alone, the same clip uploaded for two athletes, or
+    under two names, would be one row moved to the last upload's athlete. With this key a
+    re-upload of the same clip by the same athlete under the same name re-scores its row, and
+    anything else is its own set. ``upload:`` keeps these keys apart from a batch's plain file
+    hashes and a live set's ``live:`` keys."""
+    who = hashlib.sha256(f"{athlete or ''}\0{name}".encode()).hexdigest()[:16]
+    return f"upload:{content_sha}:{who}"
+
+
 def open_store(db: str | os.PathLike):
     """The results store (same file and schema as ``formcheck batch`` / ``history``)."""
     from formcheck.app.store import ResultStore
@@ -111,7 +125,7 @@ def analyze_upload(path: str | os.PathLike, cfg: Config, db: str | os.PathLike, 
     from formcheck.app.store import ClipRecord
 
     t0 = time.perf_counter()
-    content_hash = file_hash(path)
+    content_hash = upload_key(file_hash(path), athlete, display_name)
     size = os.path.getsize(path)
     annot = None
     if video_out is not None:
@@ -178,6 +192,19 @@ def report_html(db: str | os.PathLike, clip_id: int, video_url: str | None) -> s
                               video_type="video/webm" if video_url else None)
 
 
+def stored_report(db: str | os.PathLike, clip_id: int) -> dict[str, Any] | None:
+    """The stored report (``formcheck.report/2`` dict) of a clip, or None."""
+    with open_store(db) as store:
+        return store.report(clip_id)
+
+
+def reps_csv(report: dict[str, Any]) -> str:
+    """One CSV row per rep, as ``formcheck analyze --csv`` writes it."""
+    from formcheck.render.report import reps_csv as csv_text
+
+    return csv_text(report)
+
+
 def stored_clips(db: str | os.PathLike) -> list[dict[str, Any]]:
     """Every clip of the store as a plain dict (id, path, status, athlete, date, rep_count,
     partial_reps, score, error, faults {id: n}, content_hash, updated_at)."""
@@ -222,8 +249,43 @@ def athletes(db: str | os.PathLike) -> list[str]:
 
 
 # --------------------------------------------------------------------------------- live
+_SOF = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
+
+
+def jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """``(width, height)`` of a JPEG from its frame header (SOF marker), without decoding it;
+    PNG from its IHDR; None when neither is found (the decoder then decides)."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24:
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if data[:2] != b"\xff\xd8":
+        return None
+    i, n = 2, len(data)
+    while i + 4 <= n:
+        if data[i] != 0xFF:
+            return None
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker in (0x01, *range(0xD0, 0xD8)):  # no length
+            i += 2
+            continue
+        length = int.from_bytes(data[i + 2:i + 4], "big")
+        if marker in _SOF:
+            if i + 9 > n:
+                return None
+            h = int.from_bytes(data[i + 5:i + 7], "big")
+            w = int.from_bytes(data[i + 7:i + 9], "big")
+            return w, h
+        if marker == 0xDA or length < 2:  # scan data before any frame header
+            return None
+        i += 2 + length
+    return None
+
+
 def decode_jpeg(data: bytes) -> np.ndarray | None:
-    """A BGR image from JPEG/PNG/WebP bytes, or None when they do not decode."""
+    """A BGR image from JPEG/PNG/WebP bytes, or None when they do not decode. Check
+    :func:`jpeg_size` first: this decodes at full size."""
     import cv2
 
     if not data:

@@ -151,6 +151,8 @@ class JobStore:
         return self._requeue("worker = ?", (worker,), "the analysis process crashed")
 
     def video_for_clip(self, clip_id: int) -> str | None:
+        if not 0 < clip_id <= 2**63 - 1:  # beyond SQLite's INTEGER: no such clip
+            return None
         row = self._tx("SELECT video FROM jobs WHERE clip_id = ? AND video IS NOT NULL "
                        "ORDER BY finished_at DESC LIMIT 1", (clip_id,)).fetchone()
         return row[0] if row is not None else None
@@ -168,6 +170,84 @@ class JobStore:
             return 0
         return int(self._tx("SELECT COUNT(*) FROM jobs WHERE state = 'queued' AND created_at < ?",
                             (row[0],)).fetchone()[0])
+
+
+# ------------------------------------------------------------------------------ the data folder
+LOCK_NAME = ".lock"
+
+
+class DataLock:
+    """An exclusive lock on a data folder (``DIR/.lock``), held while one server uses it.
+
+    :meth:`acquire` returns False at once when another process holds it. POSIX: ``flock``
+    (released by the OS when the process dies, even by ``kill -9``); Windows: ``msvcrt.locking``
+    on the file's first byte (likewise released with the process).
+    """
+
+    def __init__(self, folder: str | os.PathLike) -> None:
+        self.path = Path(folder) / LOCK_NAME
+        self._fh = None
+
+    def acquire(self) -> bool:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(self.path, "a+")  # noqa: SIM115 (kept open while the lock is held)
+        try:
+            if os.name == "nt":
+                import msvcrt
+
+                fh.seek(0)
+                msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
+            else:
+                import fcntl
+
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.close()
+            return False
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"{os.getpid()}\n")
+        fh.flush()
+        self._fh = fh
+        return True
+
+    def release(self) -> None:
+        fh, self._fh = self._fh, None
+        if fh is not None:
+            fh.close()  # closing the file releases the lock on both systems
+
+    def __enter__(self) -> DataLock:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+def remove_stale_parts(paths: Paths) -> int:
+    """Delete what an interrupted server left half-written: uploads being received
+    (``tmp/*.part``) and annotated videos being written (``videos/.*.part*``). Call at start-up
+    only, with the data folder locked (nothing else is writing). Returns how many were removed."""
+    n = 0
+    for pattern_dir, pattern in ((paths.tmp, "*.part*"), (paths.videos, ".*.part*"),
+                                 (paths.uploads, "*.part*")):
+        for f in pattern_dir.glob(pattern):
+            try:
+                if f.is_file():
+                    f.unlink()
+                    n += 1
+            except OSError as e:
+                log.warning("could not remove %s: %s", f, e)
+    if n:
+        log.info("removed %d half-written file(s) left by an interrupted server", n)
+    return n
+
+
+def discard_upload(paths: Paths, job: dict) -> None:
+    """Delete a failed job's uploaded clip (nothing refers to it any more)."""
+    try:
+        (paths.uploads / Path(job["file"]).name).unlink(missing_ok=True)
+    except OSError as e:
+        log.warning("could not remove the upload of failed job %s: %s", job["id"], e)
 
 
 # ------------------------------------------------------------------------------ the task
@@ -258,10 +338,12 @@ def worker_loop(name: str, paths: Paths, task: Task, stop: threading.Event | Any
                 clip_id, video = task(job, paths, progress)
             except FormcheckError as e:
                 jobs.fail(job["id"], str(e))
+                discard_upload(paths, job)
             except Exception as e:  # a bad clip must never stop the worker
                 log.exception("job %s failed", job["id"])
                 jobs.fail(job["id"], f"Unexpected error while analysing the clip: "
                                      f"{type(e).__name__}: {e}")
+                discard_upload(paths, job)
             else:
                 jobs.done(job["id"], clip_id, video, time.perf_counter() - t0)
     finally:
@@ -318,6 +400,9 @@ class WorkerPool:
         self._closing = threading.Event()
 
     def start(self) -> WorkerPool:
+        """Clean what an interrupted server left (half-written files, jobs left ``running``),
+        then start the workers. The data folder must be this server's (:class:`DataLock`)."""
+        remove_stale_parts(self.paths)
         jobs = JobStore(self.paths.jobs)
         try:
             jobs.requeue_interrupted()

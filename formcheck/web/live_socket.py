@@ -11,18 +11,19 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import struct
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 
+from formcheck.core.ids import fault_name
 from formcheck.web import engine
-from formcheck.web.safety import clean_athlete
+from formcheck.web.safety import clean_athlete, foreign_origin
 
 if TYPE_CHECKING:
     from formcheck.web.settings import Settings
@@ -33,6 +34,9 @@ log = logging.getLogger(__name__)
 LIVE_MAX_SIDE_PX = 480
 #: Frame message: 4-byte sequence number (uint32 LE), 8-byte capture time (float64 LE, ms), JPEG.
 FRAME_HEADER = struct.Struct("<Id")
+#: Largest frame side (px) decoded; the page sends LIVE_MAX_SIDE_PX, anything far larger is
+#: refused before it is decoded (an 8000×8000 JPEG would take 190 MB).
+MAX_FRAME_SIDE_PX = 4096
 
 
 class LiveSlots:
@@ -62,8 +66,7 @@ def add_live_route(app: FastAPI, settings: Settings, slots: LiveSlots,
 
     @app.websocket("/ws/live")
     async def live_ws(ws: WebSocket):
-        origin = ws.headers.get("origin")
-        if origin and urlsplit(origin).netloc != ws.headers.get("host"):
+        if foreign_origin(dict(ws.headers), ws.url.scheme) is not None:
             await ws.close(code=1008, reason="cross-origin connection refused")
             return
         await ws.accept()
@@ -98,7 +101,8 @@ def add_live_route(app: FastAPI, settings: Settings, slots: LiveSlots,
     async def _live_loop(ws: WebSocket, eng, session_id: str, athlete: str | None) -> None:
         latest: list[bytes | None] = [None]
         wake = asyncio.Event()
-        state = {"open": True, "stop": False, "dropped": 0, "t0": None, "frames": 0}
+        state = {"open": True, "stop": False, "dropped": 0, "t0": None, "last_ms": None,
+                 "frames": 0}
 
         async def receiver() -> None:
             try:
@@ -148,10 +152,11 @@ def add_live_route(app: FastAPI, settings: Settings, slots: LiveSlots,
                     continue
                 if data is not None and len(data) > FRAME_HEADER.size:
                     seq, t_ms = FRAME_HEADER.unpack_from(data)
-                    if state["t0"] is None:
-                        state["t0"] = t_ms
-                    t_s = (t_ms - state["t0"]) / 1000.0
-                    out = await asyncio.to_thread(_live_frame, eng, data[FRAME_HEADER.size:], t_s)
+                    t_s, why = _frame_time(state, t_ms)
+                    if t_s is None:
+                        out = {"type": "frame_error", "message": why}
+                    else:
+                        out = await asyncio.to_thread(_live_frame, eng, data[FRAME_HEADER.size:], t_s)
                     out["seq"] = seq
                     out["dropped"] = state["dropped"]
                     state["frames"] += 1
@@ -163,20 +168,54 @@ def add_live_route(app: FastAPI, settings: Settings, slots: LiveSlots,
             recv.cancel()
             report, clip_id = await asyncio.to_thread(eng.finish, paths.db, session_id, athlete)
             if state["open"] or state["stop"]:
+                faults = engine.report_fault_ids(report)
                 try:
                     await ws.send_json({
                         "type": "summary", "clip_id": clip_id,
                         "report": f"/clips/{clip_id}" if clip_id is not None else None,
                         "reps": report["summary"]["rep_count"],
-                        "faults": engine.report_fault_ids(report),
+                        "faults": list(faults),
+                        "fault_names": [fault_name(f) for f in faults],
                         "frames": state["frames"], "dropped": state["dropped"]})
                     await ws.close()
                 except Exception:
                     pass
 
 
+#: Frame times (ms) the browser sends are ``performance.now()`` values: at most this large.
+MAX_FRAME_MS = 1e15
+#: A frame dated this much (ms) before the previous one is refused (small jitter is tolerated).
+MAX_BACKWARDS_MS = 1000.0
+#: A frame dated this much (ms) after the previous one starts a new time base (the tab was in
+#: the background, the clock jumped): the set goes on as if it followed the previous frame.
+MAX_GAP_MS = 10_000.0
+#: Where a new time base puts the frame after the previous one (ms).
+RESUME_GAP_MS = 100.0
+
+
+def _frame_time(state: dict[str, Any], t_ms: float) -> tuple[float | None, str]:
+    """The session time (s) of a frame the client dated ``t_ms``, or ``(None, why)`` when the
+    date is unusable (not finite, negative, absurd, or well before the previous frame)."""
+    if not math.isfinite(t_ms) or not 0.0 <= t_ms <= MAX_FRAME_MS:
+        return None, "A camera frame had an invalid time stamp; skipping it."
+    last = state["last_ms"]
+    if last is not None and t_ms < last - MAX_BACKWARDS_MS:
+        return None, "A camera frame was dated before the previous one; skipping it."
+    if state["t0"] is None:
+        state["t0"] = t_ms
+    elif t_ms > last + MAX_GAP_MS:  # new time base, right after the previous frame
+        state["t0"] += t_ms - last - RESUME_GAP_MS
+    state["last_ms"] = t_ms if last is None else max(last, t_ms)
+    return (t_ms - state["t0"]) / 1000.0, ""
+
+
 def _live_frame(eng, jpeg: bytes, t_s: float) -> dict[str, Any]:
     t0 = time.perf_counter()
+    size = engine.jpeg_size(jpeg)
+    if size is not None and (size[0] > MAX_FRAME_SIDE_PX or size[1] > MAX_FRAME_SIDE_PX):
+        return {"type": "frame_error", "message": (
+            f"A camera frame of {size[0]}×{size[1]} pixels is larger than this server accepts "
+            f"({MAX_FRAME_SIDE_PX}×{MAX_FRAME_SIDE_PX}); skipping it.")}
     image = engine.decode_jpeg(jpeg)
     if image is None:
         return {"type": "frame_error", "message": "A camera frame could not be decoded; skipping it."}

@@ -6,6 +6,7 @@ other routes share for their error pages."""
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -22,6 +23,19 @@ from formcheck.web.settings import MB, Settings
 HERE = Path(__file__).resolve().parent
 
 #: Sort keys of the ``/batch`` table (``?sort=``).
+#: Largest id SQLite stores (INTEGER): anything else in a URL is an unknown clip, not a crash.
+MAX_ID = 2**63 - 1
+
+#: The app's icon (inline SVG), for pages and ``/favicon.ico``.
+FAVICON_SVG = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">'
+               '<rect width="32" height="32" rx="6" fill="#14202b"/>'
+               '<path d="M7 22 L16 12 L25 16" stroke="#4fc3f7" stroke-width="3.5" fill="none" '
+               'stroke-linecap="round" stroke-linejoin="round"/>'
+               '<circle cx="16" cy="12" r="3" fill="#fff"/></svg>')
+FAVICON_LINK = ('<link rel="icon" href="data:image/svg+xml,'
+                + FAVICON_SVG.replace('"', "'").replace("#", "%23").replace("<", "%3C")
+                .replace(">", "%3E") + '">')
+
 SORTS = {"date": lambda r: (r["date"] or "", r["updated_at"] or 0),
          "name": lambda r: (r["path"] or "").lower(),
          "reps": lambda r: r["rep_count"] if r["rep_count"] is not None else -1,
@@ -43,6 +57,7 @@ class Views:
 
     def page(self, request: Request, name: str, status: int = 200, **ctx) -> HTMLResponse:
         ctx.setdefault("active", "")
+        ctx.setdefault("favicon", FAVICON_LINK)
         return self.templates.TemplateResponse(request, name, {"version": __version__, **ctx},
                                                status_code=status)
 
@@ -57,6 +72,7 @@ class Views:
     def wrap(self, html: str, active: str) -> HTMLResponse:
         """A page from the report renderers, with the app's navigation bar."""
         nav = self.templates.get_template("_nav.html").render(active=active)
+        html = html.replace("</head>", FAVICON_LINK + "</head>", 1)
         return HTMLResponse(html.replace("<main>", nav + "<main>", 1))
 
     def fragment(self, name: str, **ctx) -> str:
@@ -86,19 +102,51 @@ def add_page_routes(app: FastAPI, settings: Settings, jobs: JobStore, views: Vie
             return RedirectResponse(f"/clips/{job['clip_id']}", status_code=303)
         return page(request, "job.html", active="check", job=job)
 
+    def no_report(request: Request) -> Response:
+        return message(request, 404, "No such report",
+                       "There is no scored clip with this number in the results store.",
+                       back="/batch", back_label="All clips")
+
     @app.get("/clips/{clip_id}", response_class=HTMLResponse)
     async def clip_page(request: Request, clip_id: int):
+        if not 0 < clip_id <= MAX_ID:
+            return no_report(request)
         video = jobs.video_for_clip(clip_id)
         url = f"/clips/{clip_id}/video" if video and (paths.videos / video).exists() else None
         html = await asyncio.to_thread(engine.report_html, paths.db, clip_id, url)
         if html is None:
-            return message(request, 404, "No such report",
-                           "There is no scored clip with this number in the results store.",
-                           back="/batch", back_label="All clips")
-        return wrap(html, "batch")
+            return no_report(request)
+        links = views.fragment("_downloads.html", clip_id=clip_id)
+        return wrap(html.replace("</header>", "</header>" + links, 1), "batch")
+
+    @app.get("/clips/{clip_id}/report.json")
+    async def clip_json(request: Request, clip_id: int):
+        report = (await asyncio.to_thread(engine.stored_report, paths.db, clip_id)
+                  if 0 < clip_id <= MAX_ID else None)
+        if report is None:
+            return no_report(request)
+        return Response(json.dumps(report, indent=1, allow_nan=False) + "\n",
+                        media_type="application/json", headers={
+                            "Content-Disposition": f'attachment; filename="formcheck-{clip_id}.json"'})
+
+    @app.get("/clips/{clip_id}/reps.csv")
+    async def clip_csv(request: Request, clip_id: int):
+        report = (await asyncio.to_thread(engine.stored_report, paths.db, clip_id)
+                  if 0 < clip_id <= MAX_ID else None)
+        if report is None:
+            return no_report(request)
+        return Response(engine.reps_csv(report), media_type="text/csv; charset=utf-8", headers={
+            "Content-Disposition": f'attachment; filename="formcheck-{clip_id}-reps.csv"'})
+
+    @app.get("/favicon.ico")
+    async def favicon():
+        return Response(FAVICON_SVG, media_type="image/svg+xml",
+                        headers={"Cache-Control": "max-age=86400"})
 
     @app.get("/clips/{clip_id}/video")
     async def clip_video(clip_id: int):
+        if not 0 < clip_id <= MAX_ID:
+            return Response("No annotated video for this clip.", status_code=404)
         video = jobs.video_for_clip(clip_id)
         if not video:
             return Response("No annotated video for this clip.", status_code=404)
@@ -133,3 +181,47 @@ def add_page_routes(app: FastAPI, settings: Settings, jobs: JobStore, views: Vie
             "_batch_sort.html", sort=sort if sort in SORTS else "date",
             order="asc" if order == "asc" else "desc", sorts=list(SORTS), db=str(paths.db))
         return wrap(html.replace("</header>", "</header>" + sorter, 1), "batch")
+
+
+def add_error_pages(app: FastAPI, views: Views) -> None:
+    """Errors the routes do not handle themselves (unknown page, wrong method, a malformed id)
+    as the app's message page for browsers; JSON for ``/api/`` and clients that ask for it."""
+    from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    def for_browser(request: Request) -> bool:
+        return not request.url.path.startswith("/api/") and not wants_json(request)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        if not for_browser(request):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
+                                headers=getattr(exc, "headers", None))
+        if exc.status_code == 404:
+            return views.message(request, 404, "Page not found",
+                                 "There is no page at this address. Check a set, or look in "
+                                 "History and Batch.", back="/", back_label="Check a set")
+        if exc.status_code == 405:
+            return views.message(request, 405, "Not available this way",
+                                 "This address does not answer this kind of request. Start from "
+                                 "the home page.", back="/", back_label="Check a set")
+        return views.message(request, exc.status_code, "Request refused", str(exc.detail),
+                             back="/", back_label="Check a set")
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError):
+        if not for_browser(request):
+            return JSONResponse({"detail": jsonable(exc.errors())}, status_code=422)
+        if request.url.path.startswith("/clips/"):  # /clips/abc: not a clip number
+            return views.message(request, 404, "No such report",
+                                 "There is no scored clip with this number in the results store.",
+                                 back="/batch", back_label="All clips")
+        return views.message(request, 400, "Bad request",
+                             "This address has a value the server does not understand.",
+                             back="/", back_label="Check a set")
+
+
+def jsonable(errors) -> list:
+    from fastapi.encoders import jsonable_encoder
+
+    return jsonable_encoder(errors)

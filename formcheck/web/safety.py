@@ -9,9 +9,15 @@ import hmac
 import re
 import unicodedata
 from http.cookies import SimpleCookie
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 TOKEN_COOKIE = "formcheck_token"
+
+
+def token_cookie(port: int | None) -> str:
+    """The token cookie's name for a server on ``port``. Cookies are per host, not per port, so
+    two servers on one machine need their own names or they overwrite each other's token."""
+    return f"{TOKEN_COOKIE}_{port}" if port else TOKEN_COOKIE
 
 #: What the upload page accepts (sniffed from the first bytes, never from the name).
 ACCEPTED = "MP4, MOV (iPhone), WebM, MKV or AVI"
@@ -89,6 +95,79 @@ def clean_athlete(value: str | None) -> str | None:
     return v or None
 
 
+_DEFAULT_PORT = {"http": "80", "https": "443"}
+#: Methods that change state: refused from another site (CSRF).
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _origin_key(scheme: str, netloc: str) -> tuple[str, str]:
+    scheme = {"ws": "http", "wss": "https"}.get(scheme.lower(), scheme.lower())
+    host = netloc.lower()
+    port = _DEFAULT_PORT.get(scheme)
+    if port and host.endswith(":" + port) and not host.endswith("]"):
+        host = host[: -len(port) - 1]
+    return scheme, host
+
+
+def foreign_origin(headers: dict[str, str], scheme: str) -> str | None:
+    """Why a request comes from another web site (CSRF, cross-site WebSocket), or None.
+
+    ``headers``: the request's headers, names in lower case; ``scheme``: the request's
+    (``http``, ``https``, ``ws`` or ``wss``). Refused: an ``Origin`` that is not this server
+    (scheme, host and port as in the request's ``Host``); ``Origin: null`` (a sandboxed or
+    privacy-stripped page) unless ``Sec-Fetch-Site`` says same-origin; ``Sec-Fetch-Site:
+    cross-site`` or ``same-site`` (another port or subdomain of this host). A request with
+    neither header (curl, scripts, old browsers) passes: it cannot be forged by a web page.
+    """
+    site = headers.get("sec-fetch-site", "").strip().lower()
+    if site in ("cross-site", "same-site"):
+        return f"Sec-Fetch-Site: {site}"
+    origin = headers.get("origin")
+    if origin is None:
+        return None
+    origin = origin.strip()
+    if origin == "null":
+        return None if site == "same-origin" else "Origin: null"
+    try:
+        o = urlsplit(origin)
+    except ValueError:
+        return f"Origin: {origin[:100]}"
+    host = headers.get("host")
+    if not host or not o.scheme or _origin_key(o.scheme, o.netloc) != _origin_key(scheme, host):
+        return f"Origin: {origin[:100]}"
+    return None
+
+
+FOREIGN_HTML = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+<title>formcheck: request from another site refused</title></head><body>
+<h1>Request from another site refused</h1>
+<p>This formcheck server only accepts uploads and changes from its own pages. Open the
+server's address and use its form.</p></body></html>
+"""
+
+
+class SameOriginGate:
+    """ASGI middleware: a state-changing request (POST, PUT, PATCH, DELETE) sent by a page of
+    another site gets 403 (:func:`foreign_origin`), token or not (cross-site request forgery)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["method"].upper() not in UNSAFE_METHODS:
+            return await self.app(scope, receive, send)
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        if foreign_origin(headers, scope.get("scheme", "http")) is None:
+            return await self.app(scope, receive, send)
+        if "application/json" in headers.get("accept", ""):
+            body, ctype = b'{"error": "Request from another site refused."}', b"application/json"
+        else:
+            body, ctype = FOREIGN_HTML.encode(), b"text/html; charset=utf-8"
+        await send({"type": "http.response.start", "status": 403, "headers": [
+            (b"content-type", ctype), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
 def token_ok(given: str | None, token: str) -> bool:
     return bool(given) and hmac.compare_digest(given.encode(), token.encode())
 
@@ -111,7 +190,8 @@ class TokenGate:
     """ASGI middleware: every HTTP request and WebSocket needs the access token.
 
     Accepted: ``?token=`` in the URL (a GET then redirects to the same URL without it and sets
-    an HttpOnly cookie, as Jupyter does), the cookie, or ``Authorization: Bearer TOKEN``.
+    an HttpOnly cookie, as Jupyter does), the cookie (named with the server's port,
+    :func:`token_cookie`), or ``Authorization: Bearer TOKEN``.
     Anything else gets 403 with a page saying where the token is.
     """
 
@@ -128,6 +208,8 @@ class TokenGate:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
         q_token = next((v for k, v in query if k == "token"), None)
+        server = scope.get("server")
+        name = token_cookie(server[1] if server else None)
         cookie = None
         if "cookie" in headers:
             jar = SimpleCookie()
@@ -135,8 +217,8 @@ class TokenGate:
                 jar.load(headers["cookie"])
             except Exception:
                 jar = SimpleCookie()
-            if TOKEN_COOKIE in jar:
-                cookie = jar[TOKEN_COOKIE].value
+            if name in jar:
+                cookie = jar[name].value
         bearer = headers.get("authorization", "")
         bearer = bearer[7:] if bearer.lower().startswith("bearer ") else None
         if token_ok(q_token, self.token) and scope["type"] == "http" and scope["method"] == "GET":
@@ -145,7 +227,7 @@ class TokenGate:
             attrs = "; HttpOnly; SameSite=Strict; Path=/; Max-Age=2592000" + ("; Secure" if self.secure else "")
             await send({"type": "http.response.start", "status": 303, "headers": [
                 (b"location", location.encode("latin-1")),
-                (b"set-cookie", f"{TOKEN_COOKIE}={self.token}{attrs}".encode("latin-1")),
+                (b"set-cookie", f"{name}={self.token}{attrs}".encode("latin-1")),
                 (b"cache-control", b"no-store"), (b"content-length", b"0")]})
             await send({"type": "http.response.body", "body": b""})
             return

@@ -61,6 +61,9 @@
 
   function start() {
     $("error").hidden = true;
+    $("summary").hidden = true;
+    stats.summary = null;
+    stats.error = null;
     if (!window.isSecureContext || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
       showError("This browser only gives the camera to pages opened over HTTPS or from this " +
         "computer (localhost). Restart the server with `formcheck serve --host 0.0.0.0 --https` " +
@@ -81,6 +84,8 @@
       video.srcObject = s;
       stage.hidden = false;
       $("intro").hidden = true;
+      $("reps").textContent = "0";
+      stats.reps = 0;
       video.onloadedmetadata = function () {
         video.play();
         if (hasVFC) video.requestVideoFrameCallback(onVideoFrame);
@@ -99,10 +104,14 @@
   function connect() {
     var proto = location.protocol === "https:" ? "wss:" : "ws:";
     var who = $("athlete").value.trim();
-    ws = new WebSocket(proto + "//" + location.host + "/ws/live" + (who ? "?athlete=" + encodeURIComponent(who) : ""));
-    ws.binaryType = "arraybuffer";
+    var sock = new WebSocket(proto + "//" + location.host + "/ws/live" + (who ? "?athlete=" + encodeURIComponent(who) : ""));
+    ws = sock;
+    sock.binaryType = "arraybuffer";
+    inflight = false;
+    pending = {};
     status("Loading the pose model…");
-    ws.onmessage = function (ev) {
+    sock.onmessage = function (ev) {
+      if (ws !== sock) return;  // an older session's late message
       var m;
       try { m = JSON.parse(ev.data); } catch (e) { return; }
       if (m.type === "hello") {
@@ -119,16 +128,15 @@
       } else if (m.type === "reset") {
         stats.reps = 0; $("reps").textContent = "0";
       } else if (m.type === "busy" || m.type === "error") {
-        running = false;
         showError(m.message);
-        status("");
-        stopCamera();
+        endSession();
       } else if (m.type === "summary") {
         stats.summary = m;
         var s = $("summary");
+        var names = m.fault_names || m.faults;
         s.hidden = false;
         s.textContent = "Set finished: " + m.reps + " rep" + (m.reps === 1 ? "" : "s") +
-          (m.faults.length ? " · faults: " + m.faults.join(", ") : " · no faults") + ". ";
+          (names.length ? " · faults: " + names.join(", ") : " · no faults") + ". ";
         if (m.report) {
           var a = document.createElement("a");
           a.href = m.report; a.textContent = "Open the report";
@@ -136,13 +144,30 @@
         }
       }
     };
-    ws.onclose = function (ev) {
-      running = false;
-      $("stop").disabled = true;
-      $("reset").disabled = true;
+    sock.onclose = function (ev) {
+      if (ws !== sock) return;
       if (ev.code === 1008) showError("The server needs its access token: open the address printed by `formcheck serve` (it ends with ?token=…).");
-      else if (!stats.summary && !stats.error) showError("The connection to the server was lost. Reload the page to start again.");
+      else if (!stats.summary && !stats.error) showError("The connection to the server was lost. Press Start camera to try again.");
+      endSession();
     };
+  }
+
+  // The session is over (finished, refused, timed out or cut off): camera off, and the page
+  // back to where a new set starts (Start camera), the last summary or error still shown.
+  function endSession() {
+    running = false;
+    inflight = false;
+    clearTimeout(watchdog);
+    stopCamera();
+    if (ws && ws.readyState <= 1) { try { ws.close(); } catch (e) { /* already closing */ } }
+    $("stop").disabled = true;
+    $("reset").disabled = true;
+    $("ready").hidden = true;
+    stats.armed = false;
+    stage.hidden = true;
+    $("intro").hidden = false;
+    $("start").disabled = false;
+    if (!stats.error) status("");
   }
 
   function send() {
@@ -282,6 +307,7 @@
   function stopCamera() {
     if (stream) stream.getTracks().forEach(function (t) { t.stop(); });
     stream = null;
+    video.srcObject = null;
   }
 
   $("start").addEventListener("click", start);
@@ -289,6 +315,8 @@
     running = false;
     $("stop").disabled = true;
     if (ws && ws.readyState === 1) ws.send(JSON.stringify({ cmd: "stop" }));
+    $("reset").disabled = true;
+    $("ready").hidden = true;
     status("Finishing the set…");
     stopCamera();
   });

@@ -61,12 +61,26 @@
     xhr.send(data);
   });
 
+  var RETRY = {};
+  // The job's status, or a message (string) when polling cannot go on (no token, unknown job),
+  // or RETRY (the server restarting).
+  function readStatus(r) {
+    return r.json().catch(function () { return null; }).then(function (s) {
+      if (r.ok && s && typeof s.state === "string") return s;
+      if (r.status >= 500) return RETRY;
+      if (r.status === 403) return "The server needs its access token: open the address printed by `formcheck serve` (it ends with ?token=…).";
+      return (s && s.error) || ("The server did not answer with the job's progress (HTTP " + r.status + "). Reload the page to check.");
+    });
+  }
+
   function follow(job) {
     barText.textContent = "Uploaded. Waiting for the analyser…";
     function poll() {
       fetch(job.status, { headers: { Accept: "application/json" } })
-        .then(function (r) { return r.json(); })
+        .then(readStatus)
         .then(function (s) {
+          if (s === RETRY) { setTimeout(poll, 1500); return; }
+          if (typeof s === "string") { showError(s); return; }
           if (s.state === "done") {
             bar.style.width = "100%";
             barText.textContent = "Done.";

@@ -160,6 +160,10 @@ def _check(name: str, value: Any, f: dataclasses.Field) -> None:
     t = type(f.default) if f.default is not dataclasses.MISSING else list
     if t is list and isinstance(value, list) and not all(isinstance(v, str) for v in value):
         raise ConfigError(f"{name}: expected a list of strings, got {value!r}")
+    if t is list and isinstance(value, str):
+        raise ConfigError(f"{name}: expected a list, got {value!r} (a string). Write it as a list: "
+                          f"--set '{name}=[\"{value}\"]' on the command line, "
+                          f"{name.rpartition('.')[2]} = [\"{value}\"] in a TOML file")
     if t is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if not isinstance(value, t) or isinstance(value, bool) != (t is bool):

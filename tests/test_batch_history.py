@@ -56,6 +56,8 @@ def test_batch_athlete_flag_reaches_history(clips, tmp_path, capsys):
     assert "No scored clips" not in out and "No clips" not in out
     line = next(x for x in out.splitlines() if " Ana " in x)
     assert re.search(r"\bAna\s+2\s+5\b", line), line  # 2 clips, 5 reps
+    assert main(["history", "--db", str(db), "--athlete", "ana"]) == 0  # a name, in any case
+    assert capsys.readouterr().out == out
     # a manifest's athlete column wins over --athlete for its rows
     m = tmp_path / "m.csv"
     m.write_text("path,athlete\nclips/a.mp4,Bo\n")

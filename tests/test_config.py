@@ -42,6 +42,7 @@ def test_toml_file_overrides_defaults(tmp_path):
     ({"reps": {"top_deg": 40, "bottom_deg": 30}}, "reps.top_deg must be smaller than reps.bottom_deg"),
     ({"pose": {"max_side_px": 1.5}}, "pose.max_side_px: expected an integer, got 1.5"),
     ({"faults": {"disabled": "hyperextension"}}, "faults.disabled: expected a list, got 'hyperextension'"),
+    ({"faults": {"disabled": "neck_crank"}}, """--set 'faults.disabled=["neck_crank"]' on the command line"""),
     ({"faults": {"disabled": [1]}}, "faults.disabled: expected a list of strings"),
     ({"live": {"cue_cooldown_s": True}}, "live.cue_cooldown_s: expected a number, got True"),
     ({"video": {"webm_codec": "h265"}}, "video.webm_codec: expected one of vp8, vp9, got 'h265'"),

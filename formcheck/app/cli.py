@@ -61,7 +61,7 @@ written, existing files kept).
 HISTORY_EPILOG = """\
 examples:
   formcheck history --db results/formcheck.sqlite
-  formcheck history --db results/formcheck.sqlite --athlete ana --html ana.html
+  formcheck history --db results/formcheck.sqlite --athlete Ana --html ana.html
 """
 """Examples for ``formcheck history`` (its module registers the parser; the CLI adds these)."""
 

@@ -97,7 +97,7 @@ def add_parser(sub) -> None:
                    help=f"results database (default: ./{DEFAULT_DB_NAME})")
     p.add_argument("--athlete", metavar="NAME",
                    help="only this athlete's sessions (athletes are set with `formcheck batch "
-                        "--athlete NAME` or a manifest's athlete column)")
+                        "--athlete NAME` or a manifest's athlete column; any case: ana finds Ana)")
     p.add_argument("--html", metavar="OUT", help="also write an HTML page with a score plot")
     p.set_defaults(func=run)
 

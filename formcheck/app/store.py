@@ -363,7 +363,7 @@ class ResultStore:
             q += " AND status = ?"
             args.append(status)
         if athlete is not None:
-            q += " AND athlete = ?"
+            q += " AND athlete = ? COLLATE NOCASE"  # "ana" finds Ana's clips
             args.append(athlete)
         return self.conn.execute(q + " ORDER BY date, path, id", args).fetchall()
 

@@ -966,6 +966,20 @@ def test_view_rechecked_until_the_set_starts():
     assert an.view.facing == "left"
 
 
+def test_the_set_starts_when_it_arms_again_under_a_re_decided_view():
+    """Armed while the view was still the set-up's (a person mounting a bench looks seated),
+    then the view changes before any rep: that start was set-up, and the report's set start is
+    the second arming (real06 armed at 1.9 s while mounting; the set starts at 4.6 s)."""
+    from formcheck.config import Config
+    from formcheck.core.analysis import Analyzer
+
+    an = Analyzer(Config())
+    frames = still_frames(0.0, 2.6, e=0.0, profile="prone") + still_frames(2.6, 6.0, e=0.0)
+    evs = [(round(ev.t, 3), ev.kind) for _, ev in feed_events(an, frames) if ev.kind in ("armed", "view_ok")]
+    assert [k for _, k in evs] == ["view_ok", "armed", "view_ok", "armed"]
+    assert an.profile == "seated" and an.scene()["set_started_s"] == evs[3][0] > evs[2][0]
+
+
 def test_view_recheck_warns_when_the_person_turns_frontal():
     from formcheck.config import Config
     from formcheck.core.analysis import Analyzer

@@ -164,6 +164,8 @@ class ViewSteps:
         self.view = vf
         self.oblique.reset()
         self.machine.reset()
+        if not self.reps:  # a start under the wrong view was set-up: the set starts when it re-arms
+            self._armed_t = None
         self._euro.reset()
         self._vel_lp.reset()
         self._prev = None

@@ -54,6 +54,20 @@ def test_moving_during_the_hold_is_refused():
     assert "applied_offset_deg" not in res.to_dict()
 
 
+def test_the_holds_result_is_shown_for_a_few_seconds_not_for_good():
+    cal = NeutralCalibrator(duration_s=1.0, max_sd_deg=3.0)
+    assert cal.notice(0.0) is None
+    cal.start(0.0)
+    assert cal.notice(0.5).startswith("Calibrating: hold neutral still")
+    res = feed(cal, 0.0, np.linspace(-20, 20, 40))
+    assert cal.notice(res.t + 4.9) == res.message and "Press c again" in res.message
+    assert cal.notice(res.t + cal.NOTICE_S) is None
+    cal.start(20.0)
+    feed(cal, 20.0, np.linspace(-20, 20, 40))
+    cal.clear_notice()  # a new set (the live r key)
+    assert cal.notice(21.5) is None
+
+
 def test_not_tracked_is_a_failure_without_numbers():
     cal = NeutralCalibrator(duration_s=1.0)
     cal.start(0.0)

@@ -290,6 +290,7 @@ def test_reset_set_starts_a_new_set_numbered_from_one_with_the_view_kept():
     assert [r.index for r in res.reps] == [1] and res.reps[0].counted
     assert [ev.data["count"] for ev in evs if ev.kind == "rep_counted"] == [1]
     assert res.reps[0].t_start > t2[0]  # nothing of the old set is measured in it
+    assert an.scene()["set_started_s"] >= t2[0]  # the new set's start, not the old one's
 
 
 # --- the per-frame series: short gaps filled, offline refinement (_fill_gap, finish) ---------

@@ -210,7 +210,8 @@ class LiveSession(Sink):
         for ev in events:
             self.emit(ev.to_dict())
         cal = self.analyzer.calibrator
-        notes = [cal.message] if cal.message else []
+        note = cal.notice(f.t_s)
+        notes = [note] if note else []
         state, cue = self.tracker.update(f.t_s, pose, self.analyzer, events, notes)
         if cue is not None:
             self.cues.append(cue)

@@ -291,6 +291,8 @@ class Analyzer(ViewSteps, CalibrationSteps, EarlyFaultSteps, SceneSteps):
         self._vel_lp.reset()
         self._prev = None
         self.measures.reset()
+        self.calibrator.clear_notice()
+        self._armed_t = None  # the report's set start is the new set's
 
     # ------------------------------------------------------------------ internals
     def _warn(self, t: float, msg: str) -> list[Event]:

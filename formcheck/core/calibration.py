@@ -60,7 +60,24 @@ class NeutralCalibrator:
         self._t0: float | None = None
         self._values: list[float] = []
         self.message: str | None = None
+        self._message_t: float | None = None  # when the hold's result was said
         self.neutral_e_deg: float | None = None
+
+    NOTICE_S = 5.0  # how long the hold's result stays on screen
+
+    def notice(self, t: float) -> str | None:
+        """What to show at time ``t`` (s): the instruction during the hold, then its result for
+        :attr:`NOTICE_S` seconds (a failed hold's "press c again" does not stay for good)."""
+        if self._t0 is not None:
+            return self.message
+        if self._message_t is not None and 0.0 <= t - self._message_t < self.NOTICE_S:
+            return self.message
+        return None
+
+    def clear_notice(self) -> None:
+        """Forget the last message (a new set: the live r key)."""
+        if self._t0 is None:
+            self.message, self._message_t = None, None
 
     @property
     def active(self) -> bool:
@@ -80,6 +97,7 @@ class NeutralCalibrator:
         if t - self._t0 < self.duration_s:
             return None
         self._t0 = None
+        self._message_t = t
         v = np.asarray(self._values)
         if len(v) < self.min_samples:
             self.message = "Calibration failed: you were not tracked. Step into view and press c again."

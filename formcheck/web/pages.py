@@ -119,24 +119,25 @@ def add_page_routes(app: FastAPI, settings: Settings, jobs: JobStore, views: Vie
         links = views.fragment("_downloads.html", clip_id=clip_id)
         return wrap(html.replace("</header>", "</header>" + links, 1), "batch")
 
-    @app.get("/clips/{clip_id}/report.json")
-    async def clip_json(request: Request, clip_id: int):
+    async def download(request: Request, clip_id: int, body, media_type: str, filename: str):
+        """A stored report as a file: ``body(report)`` is its text."""
         report = (await asyncio.to_thread(engine.stored_report, paths.db, clip_id)
                   if 0 < clip_id <= MAX_ID else None)
         if report is None:
             return no_report(request)
-        return Response(json.dumps(report, indent=1, allow_nan=False) + "\n",
-                        media_type="application/json", headers={
-                            "Content-Disposition": f'attachment; filename="formcheck-{clip_id}.json"'})
+        return Response(body(report), media_type=media_type,
+                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+    @app.get("/clips/{clip_id}/report.json")
+    async def clip_json(request: Request, clip_id: int):
+        return await download(request, clip_id,
+                              lambda r: json.dumps(r, indent=1, allow_nan=False) + "\n",
+                              "application/json", f"formcheck-{clip_id}.json")
 
     @app.get("/clips/{clip_id}/reps.csv")
     async def clip_csv(request: Request, clip_id: int):
-        report = (await asyncio.to_thread(engine.stored_report, paths.db, clip_id)
-                  if 0 < clip_id <= MAX_ID else None)
-        if report is None:
-            return no_report(request)
-        return Response(engine.reps_csv(report), media_type="text/csv; charset=utf-8", headers={
-            "Content-Disposition": f'attachment; filename="formcheck-{clip_id}-reps.csv"'})
+        return await download(request, clip_id, engine.reps_csv, "text/csv; charset=utf-8",
+                              f"formcheck-{clip_id}-reps.csv")
 
     @app.get("/favicon.ico")
     async def favicon():

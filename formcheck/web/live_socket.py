@@ -187,10 +187,11 @@ MAX_FRAME_MS = 1e15
 #: A frame dated this much (ms) before the previous one is refused (small jitter is tolerated).
 MAX_BACKWARDS_MS = 1000.0
 #: A frame dated this much (ms) after the previous one starts a new time base (the tab was in
-#: the background, the clock jumped): the set goes on as if it followed the previous frame.
+#: the background, the clock jumped): the set goes on after a short gap.
 MAX_GAP_MS = 10_000.0
-#: Where a new time base puts the frame after the previous one (ms).
-RESUME_GAP_MS = 100.0
+#: Where a new time base puts the frame after the previous one (ms): longer than the gaps the
+#: core bridges (``kinematics.max_gap_s``, 0.3 s), so no rep is counted across the absence.
+RESUME_GAP_MS = 1000.0
 
 
 def _frame_time(state: dict[str, Any], t_ms: float) -> tuple[float | None, str]:

@@ -653,7 +653,8 @@ def test_rep_score_range_and_dicts():
     assert list(d) == ["index", "counted", "t_start", "t_bottom", "t_top", "t_end", "depth_deg",
                        "peak_extension_deg", "range_of_motion_deg", "lowering_s", "lifting_s",
                        "top_hold_s", "peak_lift_velocity_dps", "peak_lower_velocity_dps",
-                       "hip_shift_frac", "neck_extension_deg", "score", "faults"]
+                       "hip_shift_frac", "neck_extension_deg", "score", "faults", "untimed"]
+    assert d["untimed"] == []
     assert d["faults"][0] == {"id": "hyperextension", "t": 1.235, "cue": "Stop at neutral.",
                               "value": 17.667, "threshold": 15.0, "unit": "deg",
                               "severity": "major", "source": "guide"}

@@ -560,6 +560,18 @@ def test_a_bottom_start_set_ending_during_its_last_lowering_has_no_tempo_fault(e
     assert [r.counted for r in res.reps] == [True]
     assert res.reps[0].lowering_s < 0.5
     assert [f.id for f in res.reps[0].faults] == ([] if ends_in_lowering else ["fast_descent"])
+    # the report says which phases it could not time (shown as a dash, not as a time)
+    assert res.reps[0].untimed == (("lowering", "top_hold") if ends_in_lowering else ())
+
+
+def test_a_set_ending_in_a_reps_top_stay_leaves_its_hold_untimed():
+    t, e, _, _ = script_set([RepScript(), RepScript(top_hold_s=2.0)], tail_s=0.0)
+    k = int(np.argmax(t > t[-1] - 1.0))  # the clip ends 1 s into the last top stay
+    an = Analyzer(Config())
+    feed(an, body_frames(t[:k], e[:k]))
+    res = an.finish()
+    assert [r.untimed for r in res.reps] == [(), ("top_hold",)]
+    assert "no_top_pause" not in [f.id for f in res.reps[1].faults]
 
 
 def test_analyzer_without_series_gives_the_same_reps_and_an_empty_series():

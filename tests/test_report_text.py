@@ -43,6 +43,29 @@ def test_the_summary_lists_the_shots_of_an_edited_clip():
     assert "shots" not in format_summary(r)
 
 
+def _rep(index: int, untimed: list[str]) -> dict:
+    return {"index": index, "counted": True, "depth_deg": -57.0, "peak_extension_deg": -8.0,
+            "lowering_s": -0.0, "lifting_s": 0.91, "top_hold_s": 0.64, "peak_lift_velocity_dps": 70.0,
+            "faults": [], "untimed": untimed}
+
+
+def test_a_phase_cut_short_reads_as_a_dash_not_as_a_time():
+    """A set that starts at the bottom and ends (or loses the person) during a rep's top stay:
+    its lowering and hold were never over, so no "-0.00s" lowering that reads as a drop."""
+    from formcheck.render.report import format_summary, reps_csv
+
+    r = _summary_report(348)
+    r["reps"] = [_rep(1, []), _rep(2, ["lowering", "top_hold"])]
+    lines = format_summary(r).splitlines()
+    assert lines[-3].startswith("    1    -57°   -8° -0.00s  0.91s  0.64s")
+    assert lines[-2].startswith("    2    -57°   -8°     –   0.91s     –      70°/s")
+    assert lines[-1] == "  (– = not timed: the set ended, or the person was lost, before that phase was over)"
+    rows = [line.split(",") for line in reps_csv(r).splitlines()]
+    col = {name: k for k, name in enumerate(rows[0])}
+    assert [(row[col["lowering_s"]], row[col["top_hold_s"]]) for row in rows[1:]] == [
+        ("-0.0", "0.64"), ("", "")]
+
+
 def test_the_summary_says_what_was_found_about_the_footage():
     from formcheck.render.report import format_summary
 

@@ -488,13 +488,14 @@ class Analyzer(ViewSteps, CalibrationSteps, EarlyFaultSteps, SceneSteps):
             self._own_range_depths.append(-m.depth_deg)  # for the set's note (finish)
         shift = self.measures.hip_shift(a, m, rel, seg) if counted else 0.0
         neck_ext, neck_t_pk = self.measures.neck_extension(a, m, rel)
+        lowering_done = seg.closed or seg.order == "top"
         ctx = RepContext(
             metrics=m, profile=self.profile or "seated", counted=counted,
             hip_shift_frac=shift, hip_shift_t=m.t_top,
             neck_extension_deg=neck_ext, neck_extension_t=neck_t_pk,
             bottom_deg=cfg.reps.bottom_deg, closed=seg.closed,
             peak_extension_3d_deg=self.measures.peak_3d(a, rel),
-            lowering_done=seg.closed or seg.order == "top",
+            lowering_done=lowering_done,
         )
         faults: tuple[Fault, ...] = evaluate(ctx, cfg.faults)
         self._rep_index += 1
@@ -507,4 +508,5 @@ class Analyzer(ViewSteps, CalibrationSteps, EarlyFaultSteps, SceneSteps):
             peak_lift_velocity_dps=m.peak_lift_velocity_dps,
             peak_lower_velocity_dps=m.peak_lower_velocity_dps,
             hip_shift_frac=shift, neck_extension_deg=neck_ext, faults=faults,
+            untimed=("lowering",) * (not lowering_done) + ("top_hold",) * (not seg.closed),
         )

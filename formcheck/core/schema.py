@@ -109,6 +109,7 @@ class RepRecord:
     neck_extension_deg: float
     score: float
     faults: tuple[FaultRecord, ...]
+    untimed: tuple[str, ...] = ()
 
     @classmethod
     def from_rep(cls, r: Rep) -> RepRecord:
@@ -118,7 +119,7 @@ class RepRecord:
             _r3(r.lowering_s), _r3(r.lifting_s), _r3(r.top_hold_s),
             _r3(r.peak_lift_velocity_dps), _r3(r.peak_lower_velocity_dps),
             _r3(r.hip_shift_frac), _r3(r.neck_extension_deg), r.score,
-            tuple(FaultRecord.from_fault(f) for f in r.faults),
+            tuple(FaultRecord.from_fault(f) for f in r.faults), tuple(r.untimed),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -132,7 +133,7 @@ class RepRecord:
             "peak_lower_velocity_dps": self.peak_lower_velocity_dps,
             "hip_shift_frac": self.hip_shift_frac,
             "neck_extension_deg": self.neck_extension_deg, "score": self.score,
-            "faults": [f.to_dict() for f in self.faults],
+            "faults": [f.to_dict() for f in self.faults], "untimed": list(self.untimed),
         }
 
 

@@ -112,6 +112,9 @@ class Rep:
     hip_shift_frac: float
     neck_extension_deg: float
     faults: tuple[Fault, ...] = field(default_factory=tuple)
+    #: phases the set ended before they were over ("lowering", "top_hold"): their times are
+    #: what was seen, not judged by the rules, and shown as "–"
+    untimed: tuple[str, ...] = ()
 
     @property
     def range_of_motion_deg(self) -> float:
@@ -138,6 +141,7 @@ class Rep:
             "hip_shift_frac": r(self.hip_shift_frac),
             "neck_extension_deg": r(self.neck_extension_deg),
             "score": self.score, "faults": [f.to_dict() for f in self.faults],
+            "untimed": list(self.untimed),
         }
 
 

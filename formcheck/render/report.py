@@ -44,7 +44,9 @@ def reps_csv(report: dict[str, Any]) -> str:
     w.writerow(CSV_COLUMNS)
     for r in report["reps"]:
         # booleans as 1/0, like `formcheck export` (a spreadsheet sums them; no Python literals)
-        row = [int(v) if isinstance(v, bool) else v for v in (r.get(c, "") for c in CSV_COLUMNS[:-2])]
+        untimed = {f"{k}_s" for k in r.get("untimed") or ()}  # not timed: an empty cell
+        row = [int(v) if isinstance(v, bool) else "" if c in untimed else v
+               for c, v in ((c, r.get(c, "")) for c in CSV_COLUMNS[:-2])]
         row.append(";".join(f["id"] for f in r["faults"]))
         row.append(" | ".join(f["cue"] for f in r["faults"]))
         w.writerow(row)
@@ -147,9 +149,12 @@ def format_summary(report: dict[str, Any]) -> str:
         lines.append("  rep  depth  peak   lower  lift   hold   lift speed  faults")
     for r in report["reps"]:
         tag = f"{r['index']:>3}" + (" " if r["counted"] else "p")
+        untimed = r.get("untimed") or ()
+        lower, hold = (f"{'–':>5} " if k in untimed else f"{r[k + '_s']:>5.2f}s"
+                       for k in ("lowering", "top_hold"))
         lines.append(
             f"  {tag} {r['depth_deg']:>5.0f}° {r['peak_extension_deg']:>+4.0f}° "
-            f"{r['lowering_s']:>5.2f}s {r['lifting_s']:>5.2f}s {r['top_hold_s']:>5.2f}s "
+            f"{lower} {r['lifting_s']:>5.2f}s {hold} "
             f"{r['peak_lift_velocity_dps']:>6.0f}°/s   "
             + (", ".join(f["id"] for f in r["faults"]) or "-")
         )
@@ -157,4 +162,6 @@ def format_summary(report: dict[str, Any]) -> str:
             lines.append(f"         → {f['cue']}  ({f['id']}: {f['value']:.2f} vs {f['threshold']:g} {f['unit']} at {f['t']:.1f} s)")
     if any(not r["counted"] for r in report["reps"]):
         lines.append("  (p = partial rep: a dip that did not reach the bottom zone; not counted)")
+    if any(r.get("untimed") for r in report["reps"]):
+        lines.append("  (– = not timed: the set ended, or the person was lost, before that phase was over)")
     return "\n".join(lines)

@@ -80,6 +80,7 @@ def _render(template: str, **context: Any) -> str:
 
 def _rep_view(r: Mapping[str, Any], seekable: bool) -> dict[str, Any]:
     counted = bool(r.get("counted"))
+    untimed = r.get("untimed") or ()  # phases cut short: a dash, not a time
     t0 = num(r.get("t_start"))
     return {
         "counted": counted,
@@ -89,9 +90,9 @@ def _rep_view(r: Mapping[str, Any], seekable: bool) -> dict[str, Any]:
             ("yes" if counted else "partial", ""),
             (fmt(r.get("depth_deg"), 0, "°"), "n"),
             (fmt(r.get("peak_extension_deg"), 0, "°", signed=True), "n"),
-            (fmt(r.get("lowering_s"), 2, " s"), "n"),
+            (fmt(None if "lowering" in untimed else r.get("lowering_s"), 2, " s"), "n"),
             (fmt(r.get("lifting_s"), 2, " s"), "n"),
-            (fmt(r.get("top_hold_s"), 2, " s"), "n"),
+            (fmt(None if "top_hold" in untimed else r.get("top_hold_s"), 2, " s"), "n"),
             (fmt(r.get("peak_lift_velocity_dps"), 0, "°/s"), "n"),
             (fmt(r.get("score"), 0), f"n {score_class(r.get('score'))}".strip()),
         ],

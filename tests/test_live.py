@@ -106,8 +106,8 @@ def test_a_fault_seen_while_it_happens_is_cued_at_once_and_not_again_at_the_rep_
     early = Event("fault", 9.7, "cue hyperextension", {"id": "hyperextension", "rep": 2, "early": True})
     late = Event("fault", 9.2, "cue no_top_pause", {"id": "no_top_pause", "rep": 2})  # not early
     cue = r.offer([early, late], 9.7)
-    assert cue is not None and (cue.fault_id, cue.rep, cue.t, cue.text) == \
-        ("hyperextension", 2, 9.7, "cue hyperextension")
+    assert cue is not None and (cue.kind, cue.fault_id, cue.rep, cue.t, cue.text) == \
+        ("fault", "hyperextension", 2, 9.7, "cue hyperextension")
     # At the rep's end its other fault is the cue; the one cued early is not said twice.
     done = rep_event(2, 10.8, [("hyperextension", "major"), ("no_top_pause", "minor")])
     done.data["cued_early"] = ["hyperextension"]
@@ -116,6 +116,23 @@ def test_a_fault_seen_while_it_happens_is_cued_at_once_and_not_again_at_the_rep_
     only = rep_event(3, 14.0, [("hyperextension", "major")])
     only.data["cued_early"] = ["hyperextension"]
     assert r.offer([only], 14.0) is None and r.offer([], 14.5) is None
+    # an early cue keeps the cooldown like any other: not said again 2 s later
+    slow = CueRationer(cooldown_s=4.0, display_s=1.0)
+    assert slow.offer([early], 9.7) is not None
+    again = Event("fault", 11.7, "cue hyperextension", {"id": "hyperextension", "rep": 3, "early": True})
+    assert slow.offer([again], 11.7) is None and slow.offer([], 12.0) is None
+    # a cooling early cue does not push out a cue waiting for the screen
+    wait = CueRationer(cooldown_s=4.0, display_s=1.0)
+    assert wait.offer([early], 9.7) is not None
+    assert wait.offer([rep_event(2, 10.2, [("fast_descent", "minor")])], 10.2) is None  # screen busy
+    assert wait.offer([again], 10.4) is None
+    assert wait.offer([], 10.7).fault_id == "fast_descent"
+    # and a guidance message does not replace an early fault cue waiting for the screen
+    busy = CueRationer(cooldown_s=0.0, display_s=1.0)
+    busy.offer([rep_event(1, 9.0, [("fast_descent", "minor")])], 9.0)
+    busy.offer([early], 9.7)
+    busy.offer([Event("view", 9.8, "Turn side-on to the camera.")], 9.8)
+    assert busy.offer([], 10.0).fault_id == "hyperextension"
 
 
 def test_the_last_reps_cue_is_given_when_the_set_ends_even_over_a_current_cue():

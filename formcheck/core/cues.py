@@ -107,7 +107,7 @@ class CueRationer:
             kind = getattr(ev, "kind", None)
             data = getattr(ev, "data", {}) or {}
             if kind == "fault" and data.get("early"):
-                text = getattr(ev, "message", "") or data.get("id", "")
+                text = ev.message  # the fault's cue
                 if text and not self._cooling(text, t):
                     faults.append(Cue(text, "fault", t, data.get("id"), data.get("rep")))
             elif kind in ("rep", "partial"):

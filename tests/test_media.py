@@ -713,3 +713,93 @@ def test_black_letterbox_is_found_and_flat_wall_and_floor_are_not():
     uneven = [cv2.copyMakeBorder(im, 70, 40, 0, 0, cv2.BORDER_CONSTANT, value=(200, 200, 200))
               for im in imgs]
     assert orientation.find_content_box(uneven) is None
+
+
+# --------------------------------------------------------------------------- phones' and editors' files
+def _write(path: Path, n: int = 60, fps: int = 30, codec: str = "libx264", size=(160, 120),
+           pts=None, sar=None, options=None) -> Path:
+    """A clip of ``n`` frames of :func:`synthetic` pictures; ``pts`` (in 1/fps units) for
+    variable frame rates, ``sar`` for non-square pixels, ``options`` for the encoder."""
+    with av.open(str(path), "w") as c:
+        st = c.add_stream(codec, rate=fps)
+        st.width, st.height, st.pix_fmt = size[0], size[1], "yuv420p"
+        st.options = {"preset": "ultrafast", **(options or {})} if codec == "libx264" else (options or {})
+        if sar is not None:
+            st.codec_context.sample_aspect_ratio = Fraction(sar)
+        for k, (_, img) in enumerate(synthetic(n, size, fps)):
+            f = av.VideoFrame.from_ndarray(img, format="bgr24")
+            f.pts = k if pts is None else pts[k]
+            for p in st.encode(f):
+                c.mux(p)
+        for p in st.encode(None):
+            c.mux(p)
+    return path
+
+
+def test_non_square_pixels_are_stretched_to_the_display_aspect(tmp_path):
+    """An anamorphic clip (stored 160x120, pixels twice as wide as tall) is seen as 320x120:
+    angles are measured on the picture as it is meant to look."""
+    p = _write(tmp_path / "sar.mp4", sar="2/1")
+    with VideoSource(p, prefetch=0) as src:
+        assert (src.info.width, src.info.height) == (320, 120)
+        images = [f.image for f in src]
+    assert {im.shape for im in images} == {(120, 320, 3)}
+    square = [img for _, img in synthetic(60)]
+    # the square moves 4 px a frame stored, 8 px displayed
+    cols = [np.flatnonzero(im[50, :, 0] > 150) for im in (images[10], images[20])]
+    ref = [np.flatnonzero(im[50, :, 0] > 150) for im in (square[10], square[20])]
+    assert cols[1][0] - cols[0][0] == pytest.approx(2 * (ref[1][0] - ref[0][0]), abs=2)
+
+
+def test_times_of_an_avi_with_b_frames_follow_the_nominal_rate(tmp_path):
+    """H.264 with B-frames in AVI: the container has no presentation times, FFmpeg's guesses
+    come in decode order (1, 4, 3, 5, 2, ...), so they are replaced by the constant rate."""
+    p = _write(tmp_path / "b.avi", n=90, options={"bf": "3", "crf": "23"})
+    with av.open(str(p)) as c:
+        raw = [f.pts for f in c.decode(c.streams.video[0])]
+    assert raw != sorted(raw)  # the problem is there
+    with VideoSource(p, prefetch=0) as src:
+        t = np.array([f.t_s for f in src])
+    steps = np.diff(t)[10:]
+    assert np.allclose(steps, 1 / 30, atol=1e-3) and len(t) == 90
+
+
+def test_a_variable_rate_webm_is_whole_and_a_cut_matroska_is_truncated(tmp_path):
+    """WebM and Matroska announce no frame count: a variable-rate clip (a phone's camera slowing
+    down) is read whole, not "truncated"; one whose data stops early is."""
+    pts = [k if k < 30 else 30 + 3 * (k - 30) for k in range(60)]  # 30 fps, then 10 fps
+    p = _write(tmp_path / "vfr.webm", codec="libvpx", pts=pts, options={"deadline": "realtime"})
+    with VideoSource(p, prefetch=0) as src:
+        n = sum(1 for _ in src)
+        assert not src.truncated and n == 60
+        assert src.info.n_frames == 60 and src.info.duration_s == pytest.approx((117 + 1) / 30, abs=0.01)
+    whole = _write(tmp_path / "whole.mkv", n=150)
+    cut = tmp_path / "cut.mkv"
+    data = whole.read_bytes()
+    cut.write_bytes(data[: len(data) // 2])
+    with VideoSource(cut, prefetch=0) as src:
+        sum(1 for _ in src)
+        assert src.truncated
+    from formcheck.app.session import truncation_warning
+
+    assert truncation_warning(src).startswith("Only ") and "looks truncated" in truncation_warning(src)
+
+
+def test_a_start_offset_is_not_counted_in_the_clip_length(tmp_path):
+    """Matroska counts the start offset in its duration (MP4 does not): a clip starting at 3.5 s
+    lasts as long as its frames, and is not "truncated"."""
+    p = _write(tmp_path / "late.mkv", n=60, pts=[105 + k for k in range(60)])
+    with VideoSource(p, prefetch=0) as src:
+        t = [f.t_s for f in src]
+        assert t[0] == 0.0 and not src.truncated
+        assert src.info.duration_s == pytest.approx(2.0, abs=0.04)
+
+
+def test_a_picture_found_turned_is_said_in_the_report():
+    from types import SimpleNamespace
+
+    from formcheck.app.session import probe_turn_note
+
+    turned = SimpleNamespace(info=SimpleNamespace(rotation_probe=90))
+    assert "analysed turned 90° clockwise" in probe_turn_note(turned)
+    assert probe_turn_note(SimpleNamespace(info=SimpleNamespace(rotation_probe=0))) is None

@@ -300,11 +300,13 @@ class Session:
         if message not in self.analyzer.warnings:
             self.analyzer.warnings.append(message)
 
-    def note_source(self, source: Any) -> None:
-        """Carry a source's own findings (a truncated file) into the result's warnings."""
-        msg = truncation_warning(source)
-        if msg:
-            self.warn(msg)
+    def note_source(self, source: Any, turned_by_caller: bool = False) -> None:
+        """Carry a source's own findings (a truncated file, a picture found turned without
+        rotation metadata) into the result's warnings."""
+        for msg in (truncation_warning(source),
+                    None if turned_by_caller else probe_turn_note(source)):
+            if msg:
+                self.warn(msg)
 
     def finish(self) -> SetResult:
         """Close the set (offline refinement of the per-frame series, as for every front end)
@@ -331,12 +333,24 @@ def make_report(result: SetResult, clip: ClipInfo, config: Config, include_frame
                         extra={"config": config.to_dict(), **(extra or {})})
 
 
+def probe_turn_note(source: Any) -> str | None:
+    """The note for a picture the source found turned (no rotation metadata), else None."""
+    deg = getattr(getattr(source, "info", None), "rotation_probe", None)
+    if not deg:
+        return None
+    return (f"The picture looked turned (no rotation metadata in the file); it was analysed "
+            f"turned {deg}° clockwise. If that is wrong, re-export the clip upright.")
+
+
 def truncation_warning(source: Any) -> str | None:
     """The warning for a video source that ended early (``truncated``), else None."""
     if not getattr(source, "truncated", False):
         return None
-    return (f"Only {source.frames_read} of {source.info.n_frames} frames could be read: the file "
-            "looks truncated; results cover the part that was read.")
+    n = source.info.n_frames
+    read = (f"{source.frames_read} of {n} frames" if n > source.frames_read else
+            f"{getattr(source, 'read_s', 0.0):.1f} s of the {source.info.duration_s:.1f} s announced")
+    return (f"Only {read} could be read: the file looks truncated; results cover the part that "
+            "was read.")
 
 
 # --------------------------------------------------------------------------- pose replays

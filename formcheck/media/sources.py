@@ -147,8 +147,10 @@ class VideoSource:
         self._first = None  # the first decoded av.VideoFrame, read at open time
         self._prefetcher: Prefetch | None = None
         self._extra_rot = 0
+        self._sar = 1.0  # the pixel aspect ratio (width of a pixel over its height)
         self._crop: tuple[int, int, int, int] | None = None
         self.frames_read = 0
+        self.read_s = 0.0  # the span (s) of the frames read, once the file has been read
         self.truncated = False
         self.info = self._open()
         if turn_deg is not None:
@@ -204,7 +206,11 @@ class VideoSource:
             )
         rot = int(round(-(self._first.rotation or 0))) % 360
         rot = rot if rot in _CV_ROTATE else 0
-        w, h = self._first.width, self._first.height
+        sar = stream.sample_aspect_ratio
+        # Non-square pixels (anamorphic video): frames are stretched to the display's aspect
+        # before anything measures an angle in them.
+        self._sar = float(sar) if sar and 0.2 < float(sar) < 5.0 else 1.0
+        w, h = self._display_size(self._first)
         if rot in (90, 270):
             w, h = h, w
         if w <= 0 or h <= 0:
@@ -287,6 +293,14 @@ class VideoSource:
             self._container = None
 
     # ------------------------------------------------------------------ frames
+    def _display_size(self, frame) -> tuple[int, int]:
+        """(w, h) of a decoded frame as it is meant to be seen: its width times the pixel
+        aspect ratio (even, for 4:2:0)."""
+        w, h = frame.width, frame.height
+        if self._sar != 1.0:
+            w = max(2, 2 * round(w * self._sar / 2))
+        return w, h
+
     def _target_size(self, w: int, h: int) -> tuple[int, int]:
         """Decoded (un-rotated) size after the max_side_px downscale."""
         longest = max(h, w)
@@ -315,16 +329,29 @@ class VideoSource:
     def to_image(self, frame) -> np.ndarray:
         """BGR upright image of an av.VideoFrame, cropped and downscaled."""
         crop = self._crop
+        disp = self._display_size(frame)
         if crop is None:
-            size = self._target_size(frame.width, frame.height)
+            size = self._target_size(*disp)
             return rotate_cw(self._bgr(frame, size), (self._rot + self._extra_rot) % 360)
-        image = rotate_cw(self._bgr(frame), self._rot)
+        image = rotate_cw(self._bgr(frame, disp if self._sar != 1.0 else None), self._rot)
         x, y, cw, ch = crop
         image = image[y : y + ch, x : x + cw]
         tw, th = self._target_size(cw, ch)
         if (tw, th) != (cw, ch):
             image = cv2.resize(image, (tw, th), interpolation=cv2.INTER_AREA)
         return rotate_cw(np.ascontiguousarray(image), self._extra_rot)
+
+    BACKWARDS_MAX = 2  # container times going backwards this often: use the nominal rate
+
+    def _expected_span(self, start: float | None) -> float | None:
+        """How long the file says the clip lasts (s), or None. Containers disagree on whether
+        their duration counts the start offset (MP4: no; Matroska: yes), so the shorter reading
+        is taken: a check for files cut short must never fire on a whole one."""
+        d = self.info.duration_s
+        if not d or d <= 0:
+            return None  # e.g. a browser's MediaRecorder WebM: no duration at all
+        spans = [d] + ([d - start] if start and d - start > 0 else [])
+        return min(spans)
 
     @staticmethod
     def _time(frame) -> float | None:
@@ -337,7 +364,9 @@ class VideoSource:
         fps = self.info.fps if self.info.fps > 0 else 30.0
         stream = self._stream
         start = float(stream.start_time * stream.time_base) if stream.start_time is not None else None
+        start0 = start
         last_t = -np.inf
+        backwards = 0  # container times that went backwards (B-frames in AVI): then the nominal rate
         keep = FrameDecimator(self.max_fps, fps)
         cuts = SceneCutDetector() if self.detect_cuts else None
         index = 0
@@ -354,6 +383,12 @@ class VideoSource:
                 if start is None:
                     start = t
                 t -= start
+                if t < last_t:
+                    backwards += 1
+            if backwards >= self.BACKWARDS_MAX:
+                # The container's times are not presentation times (AVI has none: FFmpeg
+                # guesses them in decode order, so B-frames scramble them); AVI is constant-rate.
+                t = None
             if t is None or not np.isfinite(t) or t <= last_t:
                 # No usable timestamp: fall back to the nominal rate.
                 t = max(index / fps, last_t + 1e-3)
@@ -381,14 +416,20 @@ class VideoSource:
                 f"{self.path}: no frame could be decoded. The file may be truncated or corrupt; "
                 "re-export it as H.264 MP4."
             )
-        expected = self.info.n_frames
-        if expected > 30 and index < 0.9 * expected:
-            self.truncated = True
+        read_s = last_t + 1.0 / fps  # the span of the frames read
+        self.read_s = read_s
+        expected_s = self._expected_span(start0)
+        if expected_s is not None and expected_s > 1.0 and read_s < 0.9 * expected_s:
+            self.truncated = True  # (a file whose data stops without a decoding error)
+        if not self.truncated:  # what was read is the clip: its real length and frame count
+            from dataclasses import replace
+
+            self.info = replace(self.info, n_frames=index, duration_s=round(read_s, 3))
         if self.truncated:  # the result's warnings say so to the user (truncation_warning)
             log.info(
-                "%s: only %d of the %d frames the file announces could be read; it may be "
-                "truncated (still downloading or copied partly). Results cover the part read.",
-                self.path, index, expected,
+                "%s: only %d frames (%.1f s) could be read; it may be truncated (still "
+                "downloading or copied partly). Results cover the part read.",
+                self.path, index, read_s,
             )
 
     def __iter__(self) -> Iterator[Frame]:

@@ -660,7 +660,11 @@ def test_turned_clip_without_metadata_is_analysed_upright(tmp_path, turn):
         assert src.info.rotation_deg == 0  # no metadata
         assert src.info.rotation_probe == (360 - turn) % 360
         assert next(iter(src)).image.shape[:2] == (480, 640)
-    assert _reps(p) == label["expected_rep_count"]
+    from formcheck.app.pipeline import analyze_clip
+
+    rep = analyze_clip(p, load_config(), include_frames=False).report
+    assert rep["summary"]["rep_count"] == label["expected_rep_count"]
+    assert any(f"analysed turned {(360 - turn) % 360}° clockwise" in w for w in rep["warnings"])
 
 
 @pytest.mark.e2e

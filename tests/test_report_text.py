@@ -79,9 +79,12 @@ def test_the_summary_says_what_was_found_about_the_footage():
         "  camera roll: -5.9° (confidence 1.00), corrected",
         "  athlete's neutral: +2.2° (the first still second), subtracted from every angle",
     ]
-    r["scene"].update(set_ended_s=None, camera_roll_confidence=None, neutral_source="none")
+    r["scene"].update(set_ended_s=None, camera_roll_deg=0.0, camera_roll_confidence=None,
+                      neutral_source="none")
     assert format_summary(r).splitlines()[2:4] == [
         "  set: 2.4 s to the end of the clip",
-        "  camera roll: not measured (too few straight edges in view); taken as level",
+        "  camera roll: not measured from the scene; taken as level",
     ]
+    r["scene"]["camera_roll_deg"] = 3.0  # kinematics.camera_roll_deg, no estimate
+    assert "  camera roll: not measured from the scene; +3.0° as configured" in format_summary(r)
     assert "neutral" not in format_summary(r)

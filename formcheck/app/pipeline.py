@@ -115,7 +115,7 @@ def _analyze(path, config: Config, estimator: PoseDetector, on_frame, progress, 
             all_sinks.append(_Progress(progress, src.info))
         with Session(config, estimator, all_sinks) as session:
             session.run(src)
-            session.note_source(src, turned_by_caller=turn_deg is not None)
+            session.note_source(src)
             for note in notes:
                 session.warn(note)
             result = session.finish()

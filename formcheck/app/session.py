@@ -300,11 +300,10 @@ class Session:
         if message not in self.analyzer.warnings:
             self.analyzer.warnings.append(message)
 
-    def note_source(self, source: Any, turned_by_caller: bool = False) -> None:
+    def note_source(self, source: Any) -> None:
         """Carry a source's own findings (a truncated file, a picture found turned without
         rotation metadata) into the result's warnings."""
-        for msg in (truncation_warning(source),
-                    None if turned_by_caller else probe_turn_note(source)):
+        for msg in (truncation_warning(source), probe_turn_note(source)):
             if msg:
                 self.warn(msg)
 

@@ -157,11 +157,8 @@ class VideoSource:
             probe_rotation = False
         if probe_rotation or crop_bars:
             self._probe(probe_rotation, crop_bars)
-        if turn_deg is not None:
-            from dataclasses import replace
-
+        if turn_deg is not None:  # the caller's turn, not a finding of the probe (which is skipped)
             self._extra_rot = turn_deg
-            self.info = replace(self.info, rotation_probe=turn_deg)
 
     # ------------------------------------------------------------------ opening
     def _open(self) -> ClipInfo:

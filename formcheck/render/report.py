@@ -45,8 +45,8 @@ def reps_csv(report: dict[str, Any]) -> str:
     for r in report["reps"]:
         # booleans as 1/0, like `formcheck export` (a spreadsheet sums them; no Python literals)
         untimed = {f"{k}_s" for k in r.get("untimed") or ()}  # not timed: an empty cell
-        row = [int(v) if isinstance(v, bool) else "" if c in untimed else v
-               for c, v in ((c, r.get(c, "")) for c in CSV_COLUMNS[:-2])]
+        row = ["" if c in untimed else r.get(c, "") for c in CSV_COLUMNS[:-2]]
+        row = [int(v) if isinstance(v, bool) else v for v in row]
         row.append(";".join(f["id"] for f in r["faults"]))
         row.append(" | ".join(f["cue"] for f in r["faults"]))
         w.writerow(row)
@@ -101,14 +101,13 @@ def scene_facts(report: dict[str, Any]) -> list[tuple[str, str]]:
     if start is not None:
         facts.append(("Set", f"{start:.1f} s to " + (f"{end:.1f} s (got off the machine)"
                                                       if end is not None else "the end of the clip")))
-    roll, conf = scene.get("camera_roll_deg"), scene.get("camera_roll_confidence")
-    if "camera_roll_confidence" not in scene:
-        pass  # a report from before the roll was measured
-    elif conf is None:
-        facts.append(("Camera roll", "not measured (too few straight edges in view); taken as level"))
-    elif roll is not None:
+    roll, conf = scene.get("camera_roll_deg") or 0.0, scene.get("camera_roll_confidence")
+    if conf is not None:
         facts.append(("Camera roll", f"{roll:+.1f}° (confidence {conf:.2f})"
                       + (", corrected" if abs(roll) >= 0.05 else ", level")))
+    elif "camera_roll_confidence" in scene:  # (older reports have no roll at all)
+        facts.append(("Camera roll", "not measured from the scene; "
+                      + (f"{roll:+.1f}° as configured" if roll else "taken as level")))
     spans, views = scene.get("spans_s") or [], scene.get("span_views") or []
     if len(spans) > 1:  # an edited clip: each shot was decided and counted on its own
         facts.append(("Shots", "; ".join(
